@@ -1,0 +1,18 @@
+//! Vantage's shared vocabulary, compiled for both the wasm client and the native collector.
+//!
+//! Everything that must mean the same on both sides of the wire lives here, defined once:
+//! the target list a client measures ([`target`]), what one probe attempt observed
+//! ([`evidence`]), the rules that turn evidence into a verdict ([`verdict`]), and the report a
+//! client submits with its validation ([`report`]). These are plain functions over plain data,
+//! tested natively; the browser and the collector are thin shells around them.
+
+pub mod evidence;
+pub mod report;
+pub mod target;
+pub mod timestamp;
+pub mod verdict;
+
+pub use evidence::{Attempt, Outcome, ProbeKind};
+pub use report::{BrowserInfo, Measurement, Report, ValidationError, SCHEMA_VERSION};
+pub use target::{Target, TargetList};
+pub use verdict::{decide, ControlStatus, Decision, Reason, Verdict};

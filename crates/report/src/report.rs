@@ -1,0 +1,300 @@
+//! The report a client submits after a run, and the validation the collector applies to it.
+//!
+//! A report holds no identifier of the visitor: a fresh random id per run, the browser family
+//! and major version, and coarse connection type when the browser tells. The collector adds
+//! country and network from the source address and then forgets the address.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::evidence::Attempt;
+use crate::target::{check_url, is_valid_id, MAX_TARGETS};
+use crate::timestamp::parse_utc;
+use crate::verdict::{decide, ControlStatus, Reason, Verdict};
+
+/// The report schema this crate speaks.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Attempts kept per target: enough for several trials of every probe kind.
+pub const MAX_ATTEMPTS: usize = 50;
+/// Longest duration or deadline a report may carry, in milliseconds.
+pub const MAX_DURATION_MS: f64 = 120_000.0;
+/// How far a client clock may run ahead of the collector's.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+/// Oldest measurement accepted.
+pub const MAX_AGE_SECS: i64 = 86_400;
+
+/// Browser families a report may name; anything else is reported as `other`.
+pub const BROWSER_FAMILIES: [&str; 4] = ["chromium", "firefox", "safari", "other"];
+/// Connection types as the Network Information API names them, coarse on purpose.
+pub const CONNECTION_TYPES: [&str; 12] =
+    ["bluetooth", "cellular", "ethernet", "none", "mixed", "other", "unknown", "wifi", "wimax", "slow-2g", "2g", "3g"];
+
+/// One run's results, as submitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub schema_version: u32,
+    /// 32 lowercase hex digits, fresh and random per run.
+    pub report_id: String,
+    pub software_name: String,
+    pub software_version: String,
+    /// Version of the target list that produced the run.
+    pub targets_version: String,
+    /// When the run started, `YYYY-MM-DDTHH:MM:SS.fffZ`.
+    pub measurement_start_time: String,
+    /// The client's per-attempt deadline.
+    pub deadline_ms: f64,
+    pub browser: BrowserInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_type: Option<String>,
+    pub measurements: Vec<Measurement>,
+}
+
+/// Browser family and major version: enough to interpret timings, too little to identify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserInfo {
+    pub family: String,
+    pub major: u32,
+}
+
+/// The result for one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measurement {
+    pub target_id: String,
+    /// The measured resource, as the target list names it.
+    pub input: String,
+    pub control: bool,
+    pub verdict: Verdict,
+    pub reason: Reason,
+    pub attempts: Vec<Attempt>,
+}
+
+/// Why a report was refused: the offending field (a path such as `measurements[0].verdict`)
+/// and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Error, Serialize)]
+#[error("{field}: {detail}")]
+pub struct ValidationError {
+    pub field: String,
+    pub detail: String,
+}
+
+fn err(field: impl Into<String>, detail: impl Into<String>) -> ValidationError {
+    ValidationError { field: field.into(), detail: detail.into() }
+}
+
+fn is_short_token(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
+}
+
+impl Report {
+    /// Parses JSON strictly (unknown fields refused, the failing field named) and validates it
+    /// against the collector's clock, `now` in seconds since the epoch.
+    pub fn from_json(body: &[u8], now: i64) -> Result<Self, ValidationError> {
+        let de = &mut serde_json::Deserializer::from_slice(body);
+        let report: Report = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            err(if path == "." { "(body)".to_string() } else { path }, e.inner().to_string())
+        })?;
+        report.validate(now)?;
+        Ok(report)
+    }
+
+    /// Every rule a stored report must satisfy; the first broken one is returned.
+    pub fn validate(&self, now: i64) -> Result<(), ValidationError> {
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(err("schema_version", format!("must be {SCHEMA_VERSION}, got {}", self.schema_version)));
+        }
+        if self.report_id.len() != 32 || !self.report_id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(err("report_id", "must be 32 lowercase hex digits"));
+        }
+        if !is_short_token(&self.software_name, 32) {
+            return Err(err("software_name", "must be 1 to 32 of [A-Za-z0-9._-+]"));
+        }
+        if !is_short_token(&self.software_version, 32) {
+            return Err(err("software_version", "must be 1 to 32 of [A-Za-z0-9._-+]"));
+        }
+        if !is_short_token(&self.targets_version, 64) {
+            return Err(err("targets_version", "must be 1 to 64 of [A-Za-z0-9._-+]"));
+        }
+        let Some(start) = parse_utc(&self.measurement_start_time) else {
+            return Err(err("measurement_start_time", "must be a UTC timestamp like 2023-12-17T15:00:00.000Z"));
+        };
+        if start > now + MAX_CLOCK_SKEW_SECS {
+            return Err(err("measurement_start_time", "is in the future"));
+        }
+        if start < now - MAX_AGE_SECS {
+            return Err(err("measurement_start_time", "is more than a day old"));
+        }
+        if !(self.deadline_ms.is_finite() && (100.0..=MAX_DURATION_MS).contains(&self.deadline_ms)) {
+            return Err(err("deadline_ms", format!("must be between 100 and {MAX_DURATION_MS}")));
+        }
+        if !BROWSER_FAMILIES.contains(&self.browser.family.as_str()) {
+            return Err(err("browser.family", format!("must be one of {BROWSER_FAMILIES:?}")));
+        }
+        if self.browser.major > 10_000 {
+            return Err(err("browser.major", "must be at most 10000"));
+        }
+        if let Some(c) = &self.connection_type {
+            if !CONNECTION_TYPES.contains(&c.as_str()) && c != "4g" {
+                return Err(err("connection_type", "is not a Network Information API connection type"));
+            }
+        }
+        if self.measurements.is_empty() || self.measurements.len() > MAX_TARGETS {
+            return Err(err("measurements", format!("must hold 1 to {MAX_TARGETS} measurements")));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, m) in self.measurements.iter().enumerate() {
+            let at = |f: &str| format!("measurements[{i}].{f}");
+            if !is_valid_id(&m.target_id) {
+                return Err(err(at("target_id"), "must be 1 to 64 of [a-z0-9_-]"));
+            }
+            if !seen.insert(m.target_id.as_str()) {
+                return Err(err(at("target_id"), format!("{:?} appears more than once", m.target_id)));
+            }
+            check_url(&m.input).map_err(|d| err(at("input"), d))?;
+            if m.attempts.is_empty() || m.attempts.len() > MAX_ATTEMPTS {
+                return Err(err(at("attempts"), format!("must hold 1 to {MAX_ATTEMPTS} attempts")));
+            }
+            for (j, a) in m.attempts.iter().enumerate() {
+                if !(a.duration_ms.is_finite() && (0.0..=MAX_DURATION_MS).contains(&a.duration_ms)) {
+                    return Err(err(
+                        format!("measurements[{i}].attempts[{j}].duration_ms"),
+                        format!("must be between 0 and {MAX_DURATION_MS}"),
+                    ));
+                }
+            }
+        }
+        // The verdicts must follow from the evidence by the shared rules, or the aggregate
+        // would count claims rather than observations.
+        let controls = self.control_status();
+        for (i, m) in self.measurements.iter().enumerate() {
+            let d = decide(&m.attempts, controls, self.deadline_ms);
+            if d.verdict != m.verdict {
+                return Err(err(
+                    format!("measurements[{i}].verdict"),
+                    format!("{:?} does not follow from the attempts; the rules give {:?}", m.verdict.as_str(), d.verdict.as_str()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any control of this run loaded.
+    pub fn control_status(&self) -> ControlStatus {
+        ControlStatus::from_controls(self.measurements.iter().filter(|m| m.control).map(|m| m.attempts.as_slice()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{Outcome, ProbeKind};
+
+    const NOW: i64 = 1_702_825_260; // 2023-12-17T15:01:00Z
+
+    fn attempt(probe: ProbeKind, outcome: Outcome, ms: f64) -> Attempt {
+        Attempt { probe, outcome, duration_ms: ms }
+    }
+
+    fn measurement(id: &str, control: bool, outcome: Outcome) -> Measurement {
+        let attempts = vec![attempt(ProbeKind::Image, outcome, 30.0), attempt(ProbeKind::Fetch, outcome, 25.0)];
+        let d = decide(&attempts, ControlStatus::Ok, 5000.0);
+        Measurement { target_id: id.into(), input: format!("https://{id}.example/favicon.ico"), control, verdict: d.verdict, reason: d.reason, attempts }
+    }
+
+    fn report() -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            report_id: "0123456789abcdef0123456789abcdef".into(),
+            software_name: "vantage-web".into(),
+            software_version: "0.1.0".into(),
+            targets_version: "2023-12-17".into(),
+            measurement_start_time: "2023-12-17T15:00:00.000Z".into(),
+            deadline_ms: 5000.0,
+            browser: BrowserInfo { family: "chromium".into(), major: 156 },
+            connection_type: None,
+            measurements: vec![measurement("x", false, Outcome::Error), measurement("control", true, Outcome::Ok)],
+        }
+    }
+
+    fn field_of(r: &Report) -> String {
+        r.validate(NOW).unwrap_err().field
+    }
+
+    #[test]
+    fn a_good_report_round_trips() {
+        let r = report();
+        assert_eq!(r.validate(NOW), Ok(()));
+        let json = serde_json::to_vec(&r).unwrap();
+        assert_eq!(Report::from_json(&json, NOW), Ok(r));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_and_named() {
+        let mut v = serde_json::to_value(report()).unwrap();
+        v["measurements"][1]["client_ip"] = "203.0.113.9".into();
+        let e = Report::from_json(v.to_string().as_bytes(), NOW).unwrap_err();
+        assert_eq!(e.field, "measurements[1].client_ip");
+        assert!(e.detail.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn bad_enum_values_are_named() {
+        let mut v = serde_json::to_value(report()).unwrap();
+        v["measurements"][0]["verdict"] = "censored".into();
+        assert_eq!(Report::from_json(v.to_string().as_bytes(), NOW).unwrap_err().field, "measurements[0].verdict");
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let mut r = report();
+        r.report_id = "not-hex".into();
+        assert_eq!(field_of(&r), "report_id");
+        let mut r = report();
+        r.measurements[0].attempts[0].duration_ms = -1.0;
+        assert_eq!(field_of(&r), "measurements[0].attempts[0].duration_ms");
+        let mut r = report();
+        r.measurements[0].attempts[0].duration_ms = f64::NAN;
+        assert_eq!(field_of(&r), "measurements[0].attempts[0].duration_ms");
+        let mut r = report();
+        r.deadline_ms = 10.0;
+        assert_eq!(field_of(&r), "deadline_ms");
+        let mut r = report();
+        r.browser.family = "Mozilla/5.0 (X11; Linux x86_64)".into();
+        assert_eq!(field_of(&r), "browser.family");
+        let mut r = report();
+        r.connection_type = Some("fibre to my house at 12 Main St".into());
+        assert_eq!(field_of(&r), "connection_type");
+        let mut r = report();
+        r.measurements[1].target_id = "x".into();
+        assert_eq!(field_of(&r), "measurements[1].target_id");
+        let mut r = report();
+        r.measurements[0].input = "http://203.0.113.9/".into();
+        assert_eq!(field_of(&r), "measurements[0].input");
+        let mut r = report();
+        r.measurements.clear();
+        assert_eq!(field_of(&r), "measurements");
+    }
+
+    #[test]
+    fn timestamps_must_be_recent_and_not_in_the_future() {
+        let mut r = report();
+        r.measurement_start_time = "2023-12-17T15:30:00.000Z".into();
+        assert!(r.validate(NOW).unwrap_err().detail.contains("future"));
+        r.measurement_start_time = "2023-12-15T15:00:00.000Z".into();
+        assert!(r.validate(NOW).unwrap_err().detail.contains("day old"));
+        r.measurement_start_time = "yesterday".into();
+        assert_eq!(field_of(&r), "measurement_start_time");
+    }
+
+    #[test]
+    fn a_verdict_that_does_not_follow_from_its_evidence_is_refused() {
+        let mut r = report();
+        r.measurements[0].verdict = Verdict::Reachable;
+        let e = r.validate(NOW).unwrap_err();
+        assert_eq!(e.field, "measurements[0].verdict");
+        assert!(e.detail.contains("blocked"), "{e}");
+    }
+}

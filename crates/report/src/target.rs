@@ -1,0 +1,219 @@
+//! The target list: which platforms a client measures and how, served by the collector.
+//!
+//! The list is data, not code, so the collector can change it without a client release. A
+//! client refuses a list that fails [`TargetList::validate`]: a broken or compromised list must
+//! never make visitors fetch arbitrary URLs.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A versioned list of targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetList {
+    /// Identifies this revision of the list; reports carry it.
+    pub version: String,
+    pub targets: Vec<Target>,
+}
+
+/// One platform (or control) and the resources that probe it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Stable identifier, `[a-z0-9_-]`, used in reports and in the page's `data-target`.
+    pub id: String,
+    /// Display name shown to the visitor.
+    pub name: String,
+    /// Citizen Lab style category code (e.g. `GRP` for social networking, `CTRL` for controls).
+    pub category: String,
+    /// Controls are resources unlikely to be blocked; if they fail too, nothing is concluded.
+    #[serde(default)]
+    pub control: bool,
+    /// A small image the platform serves (favicon), loaded as `<img>`.
+    pub image: String,
+    /// A URL fetched with a no-cors request to test transport reachability.
+    pub fetch: String,
+}
+
+/// Why a target list was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("target list: {field}: {detail}")]
+pub struct TargetListError {
+    pub field: String,
+    pub detail: String,
+}
+
+fn err(field: impl Into<String>, detail: impl Into<String>) -> TargetListError {
+    TargetListError { field: field.into(), detail: detail.into() }
+}
+
+/// Largest number of targets a list may hold: keeps a run (and a report) bounded.
+pub const MAX_TARGETS: usize = 100;
+
+/// Is `id` a valid identifier: 1 to 64 of `[a-z0-9_-]`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Checks a probe URL: an absolute `https://` URL naming a host (no credentials, no IP
+/// literal), or a path on the collector's own origin (`/...`), which is how the collector
+/// offers itself as a control.
+pub fn check_url(url: &str) -> Result<(), String> {
+    if url.len() > 2048 {
+        return Err("longer than 2048 characters".into());
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains whitespace or control characters".into());
+    }
+    if let Some(path) = url.strip_prefix('/') {
+        return if path.starts_with('/') {
+            Err("protocol-relative URLs (`//host`) are not allowed; use https://".into())
+        } else {
+            Ok(())
+        };
+    }
+    let Some(rest) = url.strip_prefix("https://") else {
+        return Err("must start with https:// (or / for the collector's own origin)".into());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("must not carry credentials".into());
+    }
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    if host.is_empty() {
+        return Err("has no host".into());
+    }
+    if host.starts_with('[') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err("must name a host, not an IP address".into());
+    }
+    if !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+        return Err("host has characters outside [A-Za-z0-9.-]".into());
+    }
+    Ok(())
+}
+
+impl TargetList {
+    /// Parses and validates a list from JSON.
+    pub fn from_json(json: &str) -> Result<Self, TargetListError> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let list: TargetList = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            err(if path == "." { "(document)".to_string() } else { path }, e.inner().to_string())
+        })?;
+        list.validate()?;
+        Ok(list)
+    }
+
+    /// Checks every rule; the first broken one is returned.
+    pub fn validate(&self) -> Result<(), TargetListError> {
+        if self.version.is_empty() || self.version.len() > 64 {
+            return Err(err("version", "must be 1 to 64 characters"));
+        }
+        if self.targets.is_empty() || self.targets.len() > MAX_TARGETS {
+            return Err(err("targets", format!("must hold 1 to {MAX_TARGETS} targets")));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, t) in self.targets.iter().enumerate() {
+            let at = |f: &str| format!("targets[{i}].{f}");
+            if !is_valid_id(&t.id) {
+                return Err(err(at("id"), format!("{:?} must be 1 to 64 of [a-z0-9_-]", t.id)));
+            }
+            if !seen.insert(t.id.as_str()) {
+                return Err(err(at("id"), format!("{:?} appears more than once", t.id)));
+            }
+            if t.name.trim().is_empty() || t.name.chars().count() > 80 {
+                return Err(err(at("name"), "must be 1 to 80 characters"));
+            }
+            if t.category.is_empty() || t.category.len() > 16 {
+                return Err(err(at("category"), "must be 1 to 16 characters"));
+            }
+            check_url(&t.image).map_err(|d| err(at("image"), d))?;
+            check_url(&t.fetch).map_err(|d| err(at("fetch"), d))?;
+        }
+        if !self.targets.iter().any(|t| t.control) {
+            return Err(err("targets", "needs at least one control (\"control\": true)"));
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list() -> TargetList {
+        TargetList {
+            version: "test-1".into(),
+            targets: vec![
+                Target {
+                    id: "x".into(),
+                    name: "X".into(),
+                    category: "GRP".into(),
+                    control: false,
+                    image: "https://abs.twimg.com/favicons/twitter.3.ico".into(),
+                    fetch: "https://x.com/favicon.ico".into(),
+                },
+                Target {
+                    id: "vantage".into(),
+                    name: "Vantage".into(),
+                    category: "CTRL".into(),
+                    control: true,
+                    image: "/static/control.png".into(),
+                    fetch: "/static/control.png".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_good_list_passes() {
+        assert_eq!(list().validate(), Ok(()));
+    }
+
+    #[test]
+    fn urls_must_be_https_or_own_origin() {
+        for (url, why) in [
+            ("http://x.com/a.png", "https"),
+            ("//x.com/a.png", "protocol-relative"),
+            ("https://user:pw@x.com/a.png", "credentials"),
+            ("https://10.0.0.1/a.png", "IP address"),
+            ("https://[::1]/a.png", "IP address"),
+            ("https:///a.png", "no host"),
+            ("https://x.com/a b.png", "whitespace"),
+            ("javascript:alert(1)", "https"),
+        ] {
+            let mut l = list();
+            l.targets[0].image = url.into();
+            let e = l.validate().unwrap_err();
+            assert_eq!(e.field, "targets[0].image", "{url}");
+            assert!(e.detail.contains(why), "{url}: {}", e.detail);
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut l = list();
+        l.targets[1].id = "x".into();
+        assert!(l.validate().unwrap_err().detail.contains("more than once"));
+        let mut l = list();
+        l.targets[0].id = "X Twitter".into();
+        assert_eq!(l.validate().unwrap_err().field, "targets[0].id");
+    }
+
+    #[test]
+    fn a_control_is_required() {
+        let mut l = list();
+        l.targets[1].control = false;
+        assert!(l.validate().unwrap_err().detail.contains("control"));
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let e = TargetList::from_json(r#"{"version":"1","targets":[],"extra":1}"#).unwrap_err();
+        assert!(e.detail.contains("unknown field `extra`"), "{e}");
+    }
+}
