@@ -1,0 +1,59 @@
+//! `POST /api/v1/reports`: the door. Strict schema, clear errors, nothing stored unless valid.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::Serialize;
+use vantage_report::Report;
+
+use crate::error::ApiError;
+use crate::store::{Origin, StoreError};
+use crate::AppState;
+
+/// What a stored report is acknowledged with.
+#[derive(Debug, Serialize)]
+pub struct Stored {
+    /// The row the report was stored as.
+    pub id: i64,
+    pub report_id: String,
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// JSON bodies are accepted as `application/json` and, so that `navigator.sendBeacon` works
+/// without a preflight, as `text/plain`.
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime == "application/json" || mime == "text/plain" {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the report as application/json (got {:?})", ct),
+        ))
+    }
+}
+
+pub async fn post_report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Stored>), ApiError> {
+    check_content_type(&headers)?;
+    let now = now_secs();
+    let report = Report::from_json(&body, now)?;
+    let report_id = report.report_id.clone();
+    match state.store.insert(report, Origin::unknown(), now).await {
+        Ok(id) => Ok((StatusCode::CREATED, Json(Stored { id, report_id }))),
+        Err(StoreError::Duplicate) => Err(ApiError {
+            field: Some("report_id".into()),
+            ..ApiError::new(StatusCode::CONFLICT, "duplicate_report", "a report with this report_id is already stored")
+        }),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}

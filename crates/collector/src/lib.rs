@@ -1,0 +1,61 @@
+//! The Vantage collector: one process that is a whole deployment.
+//!
+//! It serves the built web client and the target list, takes anonymised reports
+//! (`POST /api/v1/reports`), stores them, and publishes them as open data
+//! (`GET /api/v1/export`). [`app`] builds the whole service; the binary only binds and serves.
+//!
+//! Privacy by construction: no handler ever reads the peer address, so there is nothing to
+//! write to storage, logs or exports.
+
+pub mod error;
+pub mod export;
+pub mod ingest;
+pub mod store;
+pub mod targets;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+use vantage_report::TargetList;
+
+use crate::store::sqlite::SqliteStore;
+
+/// Largest report body accepted.
+pub const MAX_REPORT_BYTES: usize = 64 * 1024;
+
+/// Everything a request handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: SqliteStore,
+    pub targets: Arc<TargetList>,
+    /// The target list, serialised once at start.
+    pub targets_json: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(store: SqliteStore, targets: TargetList) -> Self {
+        let targets_json = serde_json::to_string(&targets).expect("a TargetList always serialises").into();
+        AppState { store, targets: Arc::new(targets), targets_json }
+    }
+}
+
+/// Builds the whole service: the API under `/api/v1`, and the built client from `site`
+/// (any unknown path falls back to its `index.html`, as a single-page app needs).
+pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
+    let api = Router::new()
+        .route("/targets", get(targets::get_targets))
+        .route("/reports", post(ingest::post_report).layer(DefaultBodyLimit::max(MAX_REPORT_BYTES)))
+        .route("/export", get(export::get_export))
+        .fallback(error::not_found);
+    let mut router = Router::new().nest("/api/v1", api).route("/healthz", get(|| async { "ok\n" }));
+    if let Some(site) = site {
+        let index = ServeFile::new(site.join("index.html"));
+        router = router.fallback_service(ServeDir::new(site).fallback(index));
+    }
+    router.layer(TraceLayer::new_for_http()).with_state(state)
+}
