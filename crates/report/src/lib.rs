@@ -13,6 +13,6 @@ pub mod timestamp;
 pub mod verdict;
 
 pub use evidence::{Attempt, Outcome, ProbeKind};
-pub use report::{BrowserInfo, Measurement, Report, ValidationError, SCHEMA_VERSION};
+pub use report::{measurements_from, BrowserInfo, Measurement, Report, ValidationError, SCHEMA_VERSION};
 pub use target::{Target, TargetList};
 pub use verdict::{decide, ControlStatus, Decision, Reason, Verdict};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::evidence::Attempt;
-use crate::target::{check_url, is_valid_id, MAX_TARGETS};
+use crate::target::{check_url, is_valid_id, TargetList, MAX_TARGETS};
 use crate::timestamp::parse_utc;
 use crate::verdict::{decide, ControlStatus, Reason, Verdict};
 
@@ -58,6 +58,27 @@ pub struct BrowserInfo {
     pub major: u32,
 }
 
+impl BrowserInfo {
+    /// Family and major version from a `User-Agent` string; nothing else of it is kept.
+    pub fn from_user_agent(ua: &str) -> Self {
+        let major_after = |token: &str| -> Option<u32> {
+            let rest = &ua[ua.find(token)? + token.len()..];
+            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+            digits.parse().ok().filter(|m| *m <= 10_000)
+        };
+        let (family, major) = if let Some(m) = major_after("Firefox/") {
+            ("firefox", m)
+        } else if let Some(m) = major_after("Chrome/").or_else(|| major_after("CriOS/")) {
+            ("chromium", m)
+        } else if let (Some(m), true) = (major_after("Version/"), ua.contains("Safari/")) {
+            ("safari", m)
+        } else {
+            ("other", 0)
+        };
+        BrowserInfo { family: family.into(), major }
+    }
+}
+
 /// The result for one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +90,29 @@ pub struct Measurement {
     pub verdict: Verdict,
     pub reason: Reason,
     pub attempts: Vec<Attempt>,
+}
+
+/// Turns a run's attempts (one list per target, in the target list's order) into measurements,
+/// deciding each verdict by the shared rules against the run's controls.
+pub fn measurements_from(list: &TargetList, attempts: Vec<Vec<Attempt>>, deadline_ms: f64) -> Vec<Measurement> {
+    let controls = ControlStatus::from_controls(
+        list.targets.iter().zip(&attempts).filter(|(t, _)| t.control).map(|(_, a)| a.as_slice()),
+    );
+    list.targets
+        .iter()
+        .zip(attempts)
+        .map(|(t, attempts)| {
+            let d = decide(&attempts, controls, deadline_ms);
+            Measurement {
+                target_id: t.id.clone(),
+                input: t.image.clone(),
+                control: t.control,
+                verdict: d.verdict,
+                reason: d.reason,
+                attempts,
+            }
+        })
+        .collect()
 }
 
 /// Why a report was refused: the offending field (a path such as `measurements[0].verdict`)
@@ -221,6 +265,36 @@ mod tests {
 
     fn field_of(r: &Report) -> String {
         r.validate(NOW).unwrap_err().field
+    }
+
+    #[test]
+    fn measurements_follow_the_list_and_its_controls() {
+        let list: TargetList = serde_json::from_str(
+            r#"{"version":"1","targets":[
+                {"id":"x","name":"X","category":"GRP","image":"https://x.example/i.png","fetch":"https://x.example/"},
+                {"id":"c","name":"C","category":"CTRL","control":true,"image":"/c.png","fetch":"/c.png"}]}"#,
+        )
+        .unwrap();
+        let fail = || vec![attempt(ProbeKind::Image, Outcome::Error, 40.0), attempt(ProbeKind::Fetch, Outcome::Error, 40.0)];
+        let ok = || vec![attempt(ProbeKind::Image, Outcome::Ok, 9.0), attempt(ProbeKind::Fetch, Outcome::Ok, 9.0)];
+        let ms = measurements_from(&list, vec![fail(), ok()], 5000.0);
+        assert_eq!((ms[0].target_id.as_str(), ms[0].verdict, ms[0].input.as_str()), ("x", Verdict::Blocked, "https://x.example/i.png"));
+        assert_eq!((ms[1].verdict, ms[1].control), (Verdict::Reachable, true));
+        let ms = measurements_from(&list, vec![fail(), fail()], 5000.0);
+        assert!(ms.iter().all(|m| m.verdict == Verdict::Inconclusive));
+    }
+
+    #[test]
+    fn browser_family_and_major_only() {
+        let cases = [
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.8078.73 Safari/537.36", "chromium", 156),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0", "firefox", 133),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1", "safari", 17),
+            ("curl/8.5.0", "other", 0),
+        ];
+        for (ua, family, major) in cases {
+            assert_eq!(BrowserInfo::from_user_agent(ua), BrowserInfo { family: family.into(), major }, "{ua}");
+        }
     }
 
     #[test]

@@ -1,0 +1,60 @@
+//! Message catalogues: every word the visitor reads comes from here.
+//!
+//! A catalogue is a value of [`Catalogue`]; the compiler checks that a new language defines
+//! every message, so translating is adding one file (`ur.rs`, `fa.rs`, ...) and one line in
+//! [`catalogue`], never touching a component. `dir` makes right-to-left languages (Urdu,
+//! Persian) lay out correctly.
+
+mod en;
+
+use vantage_report::{Attempt, Reason, Verdict};
+
+/// All user-facing text of the client, in one language.
+pub struct Catalogue {
+    /// BCP 47 tag for `lang`.
+    pub lang: &'static str,
+    /// `ltr` or `rtl`.
+    pub dir: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub who_sees: &'static str,
+    pub risk: &'static str,
+    pub consent: &'static str,
+    pub run: &'static str,
+    pub running: &'static str,
+    pub loading_targets: &'static str,
+    pub targets_failed: fn(&str) -> String,
+    pub progress: fn(done: usize, total: usize) -> String,
+    pub finished: fn(total: usize) -> String,
+    pub col_platform: &'static str,
+    pub col_result: &'static str,
+    pub col_why: &'static str,
+    pub col_timings: &'static str,
+    pub control: &'static str,
+    pub waiting: &'static str,
+    pub measuring: &'static str,
+    pub measured: &'static str,
+    pub verdict: fn(Verdict) -> &'static str,
+    pub reason: fn(&Reason) -> String,
+    /// One attempt in the timings column, e.g. `image 31 ms`.
+    pub attempt: fn(&Attempt) -> String,
+    pub submit: &'static str,
+    pub submit_explain: &'static str,
+    pub submitting: &'static str,
+    pub submitted: fn(id: &str) -> String,
+    pub submit_failed: fn(&str) -> String,
+    pub run_failed: fn(&str) -> String,
+}
+
+/// The catalogue for a language tag, falling back to English.
+pub fn catalogue(lang: &str) -> &'static Catalogue {
+    // Only English so far; each new catalogue adds an arm such as `"ur" => &ur::UR`.
+    let _primary = lang.split('-').next().unwrap_or("");
+    &en::EN
+}
+
+/// The catalogue matching the browser's preferred language.
+pub fn for_browser() -> &'static Catalogue {
+    let lang = web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_default();
+    catalogue(&lang)
+}

@@ -1,0 +1,55 @@
+//! A real collector on a free loopback port, in this process, with its SQLite file in a
+//! temporary directory the test can inspect.
+
+use std::path::{Path, PathBuf};
+
+use vantage_collector::{app, store::sqlite::SqliteStore, AppState};
+use vantage_report::TargetList;
+
+pub struct Collector {
+    pub port: u16,
+    pub data: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// The built client (`cargo xtask test` builds it with Trunk before the tests run).
+pub fn site_dir() -> PathBuf {
+    let dir = std::env::var_os("VANTAGE_SITE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("dist"));
+    assert!(dir.join("index.html").is_file(), "no built client in {}: run `cargo xtask test`", dir.display());
+    dir
+}
+
+impl Collector {
+    pub async fn start(targets_json: &str) -> Collector {
+        let targets = TargetList::from_json(targets_json).expect("the test's target list is valid");
+        let data = tempfile::tempdir().expect("a data directory");
+        let store = SqliteStore::open(&data.path().join("vantage.sqlite")).expect("open SQLite");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the collector");
+        let port = listener.local_addr().expect("collector address").port();
+        let router = app(AppState::new(store, targets), Some(site_dir()));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("collector serves");
+        });
+        Collector { port, data, server }
+    }
+
+    /// Every byte of every file in the data directory (database, WAL, shared memory).
+    pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        std::fs::read_dir(self.data.path())
+            .expect("data directory")
+            .map(|e| e.expect("directory entry").path())
+            .map(|p| {
+                let bytes = std::fs::read(&p).expect("readable data file");
+                (p, bytes)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
