@@ -1,1 +1,155 @@
-fn main(){}
+//! Developer entry points. Run with `cargo xtask run` or `cargo xtask test`.
+//!
+//! Both install what a fresh machine lacks first (the wasm target, Trunk, wasm-bindgen-cli at
+//! the Cargo.lock version, wasm-opt from binaryen 132 on npm, and for tests Debian's Chromium
+//! and chromedriver), because this machine reaches only the package registries and the tools'
+//! own download paths fail. `tools` holds the installs, `main` the commands.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run [--listen ADDR]   build the client and serve it with the collector (default 127.0.0.1:8080),
+                        SQLite under ./data
+  test                  run every test: native, in-browser (wasm-bindgen-test) and end-to-end
+  setup                 only install the toolchain pieces that are missing";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(),
+        Some("setup") => tools::ensure_all(true),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+}
+
+/// Runs a command in the workspace root with the tool PATH, failing with its name.
+pub fn sh(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    println!("xtask: $ {shown}");
+    let status = cmd.current_dir(root()).env("PATH", tools::path()).status().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn build_client() -> Result<(), String> {
+    sh(Command::new("trunk").args(["build", "--release"]))
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let listen = match args {
+        [] => "127.0.0.1:8080".to_string(),
+        [flag, addr] if flag == "--listen" => addr.clone(),
+        _ => return Err(format!("run takes only --listen ADDR\n\n{USAGE}")),
+    };
+    tools::ensure_all(false)?;
+    build_client()?;
+    println!("xtask: starting the collector; open http://{listen}/ (Ctrl-C stops it)");
+    sh(Command::new("cargo").args(["run", "--release", "--quiet", "-p", "vantage-collector", "--", "serve"]).args([
+        "--listen",
+        &listen,
+        "--database",
+        "data/vantage.sqlite",
+        "--site",
+        "dist",
+    ]))
+}
+
+/// Passed and failed counts from cargo's `test result:` lines.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else { return };
+        for part in rest.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(what)) = (words.next().and_then(|n| n.parse::<u64>().ok()), words.next()) {
+                match what {
+                    "passed" => self.passed += n,
+                    "failed" => self.failed += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Runs a cargo test command, echoing its output and counting its results.
+fn cargo_test(args: &[&str], tally: &mut Tally) -> Result<(), String> {
+    use std::io::{BufRead, BufReader};
+    let shown = format!("cargo {}", args.join(" "));
+    println!("xtask: $ {shown}");
+    let mut child = Command::new("cargo")
+        .args(args)
+        .current_dir(root())
+        .env("PATH", tools::path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            tally.add_line(&line);
+        }
+    }
+    let status = child.wait().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn test() -> Result<(), String> {
+    tools::ensure_all(true)?;
+    build_client()?;
+    let steps: [(&str, &[&str]); 2] = [
+        ("native and end-to-end tests", &["test", "--workspace", "--no-fail-fast"]),
+        ("in-browser tests (wasm-bindgen-test)", &["test", "--target", "wasm32-unknown-unknown", "-p", "vantage", "--no-fail-fast"]),
+    ];
+    let mut tally = Tally::default();
+    let mut failures = Vec::new();
+    for (what, args) in steps {
+        println!("xtask: == {what}");
+        if let Err(e) = cargo_test(args, &mut tally) {
+            failures.push(e);
+        }
+    }
+    // One closing line for every runner together.
+    println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+    if failures.is_empty() && tally.passed > 0 {
+        Ok(())
+    } else if failures.is_empty() {
+        Err("no test ran".into())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
