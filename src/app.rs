@@ -15,7 +15,7 @@ use crate::{api, run};
 /// Where one target stands in the current run.
 #[derive(Clone, PartialEq)]
 enum Phase {
-    Measuring,
+    Measuring { done: usize, planned: usize },
     /// Probed; the verdict waits for the controls.
     Measured,
     Done(Measurement),
@@ -58,12 +58,22 @@ pub fn App() -> impl IntoView {
         run_state.set(RunState::Running);
         report.set(None);
         submit_state.set(SubmitState::Idle);
-        rows.set(list.targets.iter().map(|t| Row { target: t.clone(), phase: Phase::Measuring }).collect());
+        let plan = run::Plan::default();
+        rows.set(
+            list.targets
+                .iter()
+                .map(|t| Row { target: t.clone(), phase: Phase::Measuring { done: 0, planned: plan.planned(t) } })
+                .collect(),
+        );
         spawn_local(async move {
-            let r = run::run(&list, |i| {
+            let r = run::run(&list, plan, |p| {
                 rows.update(|rs| {
-                    if let Some(row) = rs.get_mut(i) {
-                        row.phase = Phase::Measured;
+                    if let Some(row) = rs.get_mut(p.target) {
+                        row.phase = if p.finished {
+                            Phase::Measured
+                        } else {
+                            Phase::Measuring { done: p.done, planned: p.planned }
+                        };
                     }
                 })
             })
@@ -137,12 +147,19 @@ fn Results(rows: RwSignal<Vec<Row>>, run_state: RwSignal<RunState>, t: &'static 
         RunState::Done => "done",
     };
     let progress = move || {
-        let (done, total) = rows.with(|rs| (rs.iter().filter(|r| r.phase != Phase::Measuring).count(), rs.len()));
-        match run_state.get() {
-            RunState::Idle => String::new(),
-            RunState::Running => (t.progress)(done, total),
-            RunState::Done => (t.finished)(total),
-        }
+        rows.with(|rs| {
+            let finished = rs.iter().filter(|r| !matches!(r.phase, Phase::Measuring { .. })).count();
+            let (done, planned) = rs.iter().fold((0, 0), |(d, p), r| match r.phase {
+                Phase::Measuring { done, planned } => (d + done, p + planned),
+                // Finished rows count as complete, whatever they had planned.
+                _ => (d + 1, p + 1),
+            });
+            match run_state.get() {
+                RunState::Idle => String::new(),
+                RunState::Running => (t.progress)(finished, rs.len(), done, planned),
+                RunState::Done => (t.finished)(rs.len()),
+            }
+        })
     };
     view! {
         <section class="results" data-testid="results" data-state=state aria-live="polite">
@@ -166,7 +183,7 @@ fn Results(rows: RwSignal<Vec<Row>>, run_state: RwSignal<RunState>, t: &'static 
 
 fn row(r: Row, t: &'static Catalogue) -> impl IntoView {
     let (verdict, label, why, timings) = match &r.phase {
-        Phase::Measuring => ("pending", t.measuring.to_string(), String::new(), String::new()),
+        Phase::Measuring { done, planned } => ("pending", (t.measuring)(*done, *planned), String::new(), String::new()),
         Phase::Measured => ("pending", t.measured.to_string(), String::new(), String::new()),
         Phase::Done(m) => (
             m.verdict.as_str(),

@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
-use vantage::probe::{fetch, image};
-use vantage::run::measure;
-use vantage_report::{measurements_from, Outcome, TargetList, Verdict};
+use vantage::probe::{self, Request};
+use vantage::run::{measure, Plan};
+use vantage_report::{measurements_from, Attempt, Outcome, ProbeKind, TargetList, TimingSource, Verdict};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -19,26 +19,41 @@ const DEADLINE: u32 = 5_000;
 /// Nothing listens on port 1: the connection is refused at once.
 const REFUSED: &str = "http://127.0.0.1:1/favicon.ico";
 
+async fn probe(kind: ProbeKind, url: &str) -> Attempt {
+    probe::run(&Request { kind, url: url.into(), deadline_ms: DEADLINE, trial: 0, cold: true, bytes: None }).await.attempt
+}
+
 #[wasm_bindgen_test]
-async fn an_image_probe_decodes_a_real_image() {
-    let a = image::probe("/static/control.png", DEADLINE).await;
+async fn an_image_probe_decodes_a_real_image_and_takes_its_resource_timing() {
+    let a = probe(ProbeKind::Image, "/static/control.png").await;
     assert_eq!(a.outcome, Outcome::Ok);
     assert!(a.duration_ms > 0.0 && a.duration_ms < f64::from(DEADLINE), "{a:?}");
+    // Same origin: the entry exists and carries phases.
+    assert_eq!(a.timing, TimingSource::ResourceTiming, "{a:?}");
+    assert!(a.phases.is_some(), "{a:?}");
 }
 
 #[wasm_bindgen_test]
 async fn content_that_is_not_an_image_fails_the_image_probe_but_not_the_fetch() {
     // The signature of a block page served in place of a favicon.
-    assert_eq!(image::probe("/static/style.css", DEADLINE).await.outcome, Outcome::Error);
-    assert_eq!(fetch::probe("/static/style.css", DEADLINE).await.outcome, Outcome::Ok);
+    assert_eq!(probe(ProbeKind::Image, "/static/style.css").await.outcome, Outcome::Error);
+    assert_eq!(probe(ProbeKind::Fetch, "/static/style.css").await.outcome, Outcome::Ok);
 }
 
 #[wasm_bindgen_test]
 async fn a_refused_connection_fails_fast_in_both_probes() {
-    for a in [image::probe(REFUSED, DEADLINE).await, fetch::probe(REFUSED, DEADLINE).await] {
+    for a in [probe(ProbeKind::Image, REFUSED).await, probe(ProbeKind::Fetch, REFUSED).await] {
         assert_eq!(a.outcome, Outcome::Error, "{a:?}");
         assert!(a.duration_ms < 1_000.0, "a refusal is not a timeout: {a:?}");
     }
+}
+
+#[wasm_bindgen_test]
+async fn every_request_is_unique_so_no_cache_answers() {
+    let (a, b) = (probe::probe_url("/static/control.png"), probe::probe_url("/static/control.png"));
+    assert_ne!(a, b);
+    assert!(a.starts_with("http://") && a.contains("/static/control.png?vantage="), "{a}");
+    assert!(probe::probe_url("https://x.example/i.png?v=2").starts_with("https://x.example/i.png?v=2&vantage="));
 }
 
 #[wasm_bindgen_test]
@@ -49,9 +64,19 @@ async fn a_run_decides_verdicts_by_the_shared_rules() {
             {"id":"control","name":"C","category":"CTRL","control":true,"image":"/static/control.png","fetch":"/static/control.png"}]}"#,
     )
     .unwrap();
-    let measured = std::cell::Cell::new(0);
-    let attempts = measure(&list, DEADLINE, |_| measured.set(measured.get() + 1)).await;
-    assert_eq!(measured.get(), 2, "progress is reported for every target");
+    let finished = std::cell::RefCell::new(Vec::new());
+    let plan = Plan { trials: 2, deadline_ms: DEADLINE, concurrency: 2 };
+    let attempts = measure(&list, plan, |p| {
+        if p.finished {
+            finished.borrow_mut().push((p.target, p.done));
+        }
+    })
+    .await;
+    let mut finished = finished.into_inner();
+    finished.sort();
+    assert_eq!(finished, [(0, 4), (1, 4)], "progress tells when each target is done");
+    // Trial 0 is cold, later trials warm.
+    assert_eq!(attempts[1].iter().map(|a| (a.trial, a.cold)).collect::<Vec<_>>(), [(0, true), (0, true), (1, false), (1, false)]);
     let ms = measurements_from(&list, attempts, f64::from(DEADLINE));
     assert_eq!(ms[0].verdict, Verdict::Tampered, "{:?}", ms[0]);
     assert_eq!(ms[1].verdict, Verdict::Reachable, "{:?}", ms[1]);

@@ -8,6 +8,14 @@ fn ms(v: f64) -> String {
     format!("{} ms", v.ceil() as u64)
 }
 
+fn rate(kbps: f64) -> String {
+    if kbps >= 1000.0 {
+        format!("{:.1} Mbit/s", kbps / 1000.0)
+    } else {
+        format!("{kbps:.0} kbit/s")
+    }
+}
+
 fn verdict(v: Verdict) -> &'static str {
     match v {
         Verdict::Reachable => "Reachable",
@@ -39,6 +47,15 @@ fn reason(r: &Reason) -> String {
         Reason::NotAnImage { fetches_ok, images_failed } => format!(
             "the server answered {fetches_ok} time(s), but what came back is not the platform's image ({images_failed} image load(s) failed)"
         ),
+        Reason::SlowerThanControls { kbps, control_kbps, completed } => format!(
+            "the large image moved at {} {} while the controls reached {}: at least ten times slower",
+            if *completed { "about" } else { "at most" },
+            rate(*kbps),
+            rate(*control_kbps)
+        ),
+        Reason::RefusedByPagePolicy { refused, attempts } => format!(
+            "{refused} of {attempts} requests were refused by this page's own security policy, inside your browser, not by the network"
+        ),
         Reason::ControlsFailed => {
             "the control sites failed too, so your connection itself may be down; this is not counted as a block".into()
         }
@@ -49,11 +66,14 @@ fn attempt(a: &Attempt) -> String {
     let probe = match a.probe {
         ProbeKind::Image => "image",
         ProbeKind::Fetch => "fetch",
+        ProbeKind::Throughput => "large image",
     };
+    let warmth = if a.cold { " (first)" } else { "" };
     match a.outcome {
-        Outcome::Ok => format!("{probe} {}", ms(a.duration_ms)),
-        Outcome::Error => format!("{probe} failed after {}", ms(a.duration_ms)),
-        Outcome::Timeout => format!("{probe} no answer in {}", ms(a.duration_ms)),
+        Outcome::Ok => format!("{probe}{warmth} {}", ms(a.duration_ms)),
+        Outcome::Error => format!("{probe}{warmth} failed after {}", ms(a.duration_ms)),
+        Outcome::Timeout => format!("{probe}{warmth} no answer in {}", ms(a.duration_ms)),
+        Outcome::PolicyBlocked => format!("{probe}{warmth} refused by the page's policy"),
     }
 }
 
@@ -75,7 +95,9 @@ pub static EN: Catalogue = Catalogue {
     running: "Testing\u{2026}",
     loading_targets: "Loading the list of platforms\u{2026}",
     targets_failed: |e| format!("The list of platforms could not be loaded, so no test can run: {e}"),
-    progress: |done, total| format!("Measured {done} of {total}\u{2026}"),
+    progress: |done, total, attempts_done, attempts_planned| {
+        format!("Measured {done} of {total} ({attempts_done} of {attempts_planned} attempts)\u{2026}")
+    },
     finished: |total| format!("Finished: {total} measured."),
     col_platform: "Platform",
     col_result: "Result",
@@ -83,7 +105,7 @@ pub static EN: Catalogue = Catalogue {
     col_timings: "Timings",
     control: "control",
     waiting: "Waiting",
-    measuring: "Measuring\u{2026}",
+    measuring: |done, planned| format!("Measuring\u{2026} {done}/{planned}"),
     measured: "Measured",
     verdict,
     reason,

@@ -3,17 +3,14 @@
 //! transport reachability and time to first byte or to failure.
 
 use gloo_timers::callback::Timeout;
-use vantage_report::{Attempt, Outcome, ProbeKind};
+use vantage_report::Outcome;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, ReferrerPolicy, RequestCache, RequestCredentials, RequestInit, RequestMode};
 
-use super::{attempt, cache_busted, now_ms};
-
-/// Fetches `url` (cache-busted, no cookies, no referrer), aborting after `deadline_ms`.
-pub async fn probe(url: &str, deadline_ms: u32) -> Attempt {
-    let start = now_ms();
+/// Fetches `url` (no cookies, no referrer, no cache), aborting after `deadline_ms`.
+pub async fn load(url: &str, deadline_ms: u32) -> Outcome {
     let (Some(window), Ok(controller)) = (web_sys::window(), AbortController::new()) else {
-        return attempt(ProbeKind::Fetch, Outcome::Error, start, deadline_ms);
+        return Outcome::Error;
     };
     let init = RequestInit::new();
     init.set_method("GET");
@@ -23,14 +20,13 @@ pub async fn probe(url: &str, deadline_ms: u32) -> Attempt {
     init.set_referrer_policy(ReferrerPolicy::NoReferrer);
     let signal = controller.signal();
     init.set_signal(Some(&signal));
-    let fetched = JsFuture::from(window.fetch_with_str_and_init(&cache_busted(url), &init));
+    let fetched = JsFuture::from(window.fetch_with_str_and_init(url, &init));
     let deadline = Timeout::new(deadline_ms, move || controller.abort());
     let result = fetched.await;
     drop(deadline);
-    let outcome = match result {
+    match result {
         Ok(_) => Outcome::Ok,
         Err(_) if signal.aborted() => Outcome::Timeout,
         Err(_) => Outcome::Error,
-    };
-    attempt(ProbeKind::Fetch, outcome, start, deadline_ms)
+    }
 }

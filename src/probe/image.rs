@@ -1,23 +1,21 @@
-//! Image probe: loads a favicon as an `<img>` and waits for it to decode. Only a real image
-//! decodes; a block page or an injected error served in its place fails.
+//! Image probe: loads a URL as an `<img>` and waits for it to decode. Only a real image
+//! decodes; a block page or an injected error served in its place fails. A load fires only
+//! once the whole body has arrived, so the same probe times large assets for throughput.
 
 use futures::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
-use vantage_report::{Attempt, Outcome, ProbeKind};
+use vantage_report::Outcome;
 use wasm_bindgen_futures::JsFuture;
 
-use super::{attempt, cache_busted, now_ms};
-
-/// Loads `url` (cache-busted) as an image, giving up after `deadline_ms`.
-pub async fn probe(url: &str, deadline_ms: u32) -> Attempt {
-    let start = now_ms();
+/// Loads `url` as an image, giving up after `deadline_ms`.
+pub async fn load(url: &str, deadline_ms: u32) -> Outcome {
     let Ok(img) = web_sys::HtmlImageElement::new() else {
-        return attempt(ProbeKind::Image, Outcome::Error, start, deadline_ms);
+        return Outcome::Error;
     };
     img.set_referrer_policy("no-referrer");
-    img.set_src(&cache_busted(url));
+    img.set_src(url);
     let decoded = JsFuture::from(img.decode());
-    let outcome = match select(decoded, TimeoutFuture::new(deadline_ms)).await {
+    match select(decoded, TimeoutFuture::new(deadline_ms)).await {
         Either::Left((Ok(_), _)) => Outcome::Ok,
         Either::Left((Err(_), _)) => Outcome::Error,
         Either::Right(_) => {
@@ -25,6 +23,5 @@ pub async fn probe(url: &str, deadline_ms: u32) -> Attempt {
             img.set_src("");
             Outcome::Timeout
         }
-    };
-    attempt(ProbeKind::Image, outcome, start, deadline_ms)
+    }
 }

@@ -8,14 +8,11 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 use vantage_collector::{app, ingest::now_secs, store::sqlite::SqliteStore, targets, AppState};
-use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, SCHEMA_VERSION};
+use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext, SCHEMA_VERSION};
 
 fn measurement(id: &str, control: bool, outcome: Outcome) -> Measurement {
-    let attempts = vec![
-        Attempt { probe: ProbeKind::Image, outcome, duration_ms: 31.5 },
-        Attempt { probe: ProbeKind::Fetch, outcome, duration_ms: 12.25 },
-    ];
-    let d = decide(&attempts, ControlStatus::Ok, 5000.0);
+    let attempts = vec![Attempt::new(ProbeKind::Image, outcome, 31.5), Attempt::new(ProbeKind::Fetch, outcome, 12.25)];
+    let d = decide(&attempts, &RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 });
     Measurement { target_id: id.into(), input: format!("https://{id}.example/favicon.ico"), control, verdict: d.verdict, reason: d.reason, attempts }
 }
 

@@ -10,6 +10,8 @@ pub enum ProbeKind {
     Image,
     /// A no-cors `fetch`: succeeds when response headers arrive, whatever the body.
     Fetch,
+    /// A large image on the platform's CDN, loaded whole, to estimate throughput.
+    Throughput,
 }
 
 /// How one attempt ended.
@@ -22,9 +24,34 @@ pub enum Outcome {
     Error,
     /// Nothing happened before the client's own deadline.
     Timeout,
+    /// The page's own Content-Security-Policy refused the request (a `securitypolicyviolation`
+    /// event named it): a block inside the browser, not on the network.
+    PolicyBlocked,
 }
 
-/// One probe attempt: which kind, how it ended, and how long it took.
+/// Where a duration came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimingSource {
+    /// The browser's `PerformanceResourceTiming` entry for the exact URL.
+    ResourceTiming,
+    /// `performance.now()` before and after (no entry: e.g. a successful no-cors fetch).
+    Clock,
+}
+
+/// Connection phases in milliseconds, present only when the origin sends `Timing-Allow-Origin`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phases {
+    pub dns_ms: f64,
+    pub connect_ms: f64,
+    /// Zero on plain HTTP and on a reused connection.
+    pub tls_ms: f64,
+    /// From sending the request to the first byte of the response.
+    pub ttfb_ms: f64,
+}
+
+/// One probe attempt: which kind, how it ended, how long it took and how that was timed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attempt {
@@ -32,10 +59,31 @@ pub struct Attempt {
     pub outcome: Outcome,
     /// Milliseconds from start to the outcome (to the deadline for a timeout).
     pub duration_ms: f64,
+    /// Which trial of the run this was, from 0.
+    pub trial: u8,
+    /// The first attempt on this target (DNS, TCP and TLS included); later ones may reuse
+    /// the connection.
+    pub cold: bool,
+    pub timing: TimingSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<Phases>,
+    /// For throughput attempts: the asset's size, as the target list gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 impl Attempt {
+    /// An attempt timed by the clock, in trial 0, cold: the common case for tests.
+    pub fn new(probe: ProbeKind, outcome: Outcome, duration_ms: f64) -> Self {
+        Attempt { probe, outcome, duration_ms, trial: 0, cold: true, timing: TimingSource::Clock, phases: None, bytes: None }
+    }
+
     pub fn ok(&self) -> bool {
         self.outcome == Outcome::Ok
+    }
+
+    /// Image and fetch attempts decide reachability; throughput attempts only speed.
+    pub fn is_reachability(&self) -> bool {
+        matches!(self.probe, ProbeKind::Image | ProbeKind::Fetch)
     }
 }

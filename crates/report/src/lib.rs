@@ -12,7 +12,7 @@ pub mod target;
 pub mod timestamp;
 pub mod verdict;
 
-pub use evidence::{Attempt, Outcome, ProbeKind};
+pub use evidence::{Attempt, Outcome, Phases, ProbeKind, TimingSource};
 pub use report::{measurements_from, BrowserInfo, Measurement, Report, ValidationError, SCHEMA_VERSION};
-pub use target::{Target, TargetList};
-pub use verdict::{decide, ControlStatus, Decision, Reason, Verdict};
+pub use target::{Asset, Target, TargetList};
+pub use verdict::{decide, throughput, ControlStatus, Decision, Reason, RunContext, Throughput, Verdict};

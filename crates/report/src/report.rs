@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::evidence::Attempt;
 use crate::target::{check_url, is_valid_id, TargetList, MAX_TARGETS};
 use crate::timestamp::parse_utc;
-use crate::verdict::{decide, ControlStatus, Reason, Verdict};
+use crate::verdict::{decide, Reason, RunContext, Verdict};
 
 /// The report schema this crate speaks.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -20,6 +20,8 @@ pub const MAX_ATTEMPTS: usize = 50;
 pub const MAX_DURATION_MS: f64 = 120_000.0;
 /// How far a client clock may run ahead of the collector's.
 pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+/// Largest throughput asset a report may name.
+pub const MAX_ASSET_BYTES: u64 = crate::target::MAX_ASSET_BYTES;
 /// Oldest measurement accepted.
 pub const MAX_AGE_SECS: i64 = 86_400;
 
@@ -95,14 +97,15 @@ pub struct Measurement {
 /// Turns a run's attempts (one list per target, in the target list's order) into measurements,
 /// deciding each verdict by the shared rules against the run's controls.
 pub fn measurements_from(list: &TargetList, attempts: Vec<Vec<Attempt>>, deadline_ms: f64) -> Vec<Measurement> {
-    let controls = ControlStatus::from_controls(
+    let ctx = RunContext::from_controls(
         list.targets.iter().zip(&attempts).filter(|(t, _)| t.control).map(|(_, a)| a.as_slice()),
+        deadline_ms,
     );
     list.targets
         .iter()
         .zip(attempts)
         .map(|(t, attempts)| {
-            let d = decide(&attempts, controls, deadline_ms);
+            let d = decide(&attempts, &ctx);
             Measurement {
                 target_id: t.id.clone(),
                 input: t.image.clone(),
@@ -202,19 +205,29 @@ impl Report {
                 return Err(err(at("attempts"), format!("must hold 1 to {MAX_ATTEMPTS} attempts")));
             }
             for (j, a) in m.attempts.iter().enumerate() {
-                if !(a.duration_ms.is_finite() && (0.0..=MAX_DURATION_MS).contains(&a.duration_ms)) {
-                    return Err(err(
-                        format!("measurements[{i}].attempts[{j}].duration_ms"),
-                        format!("must be between 0 and {MAX_DURATION_MS}"),
-                    ));
+                let at = |f: &str| format!("measurements[{i}].attempts[{j}].{f}");
+                let ms_ok = |v: f64| v.is_finite() && (0.0..=MAX_DURATION_MS).contains(&v);
+                if !ms_ok(a.duration_ms) {
+                    return Err(err(at("duration_ms"), format!("must be between 0 and {MAX_DURATION_MS}")));
+                }
+                if usize::from(a.trial) >= MAX_ATTEMPTS {
+                    return Err(err(at("trial"), format!("must be below {MAX_ATTEMPTS}")));
+                }
+                if let Some(p) = &a.phases {
+                    if ![p.dns_ms, p.connect_ms, p.tls_ms, p.ttfb_ms].into_iter().all(ms_ok) {
+                        return Err(err(at("phases"), format!("every phase must be between 0 and {MAX_DURATION_MS}")));
+                    }
+                }
+                if a.bytes.is_some_and(|b| b > MAX_ASSET_BYTES) {
+                    return Err(err(at("bytes"), format!("must be at most {MAX_ASSET_BYTES}")));
                 }
             }
         }
         // The verdicts must follow from the evidence by the shared rules, or the aggregate
         // would count claims rather than observations.
-        let controls = self.control_status();
+        let ctx = self.run_context();
         for (i, m) in self.measurements.iter().enumerate() {
-            let d = decide(&m.attempts, controls, self.deadline_ms);
+            let d = decide(&m.attempts, &ctx);
             if d.verdict != m.verdict {
                 return Err(err(
                     format!("measurements[{i}].verdict"),
@@ -225,9 +238,12 @@ impl Report {
         Ok(())
     }
 
-    /// Whether any control of this run loaded.
-    pub fn control_status(&self) -> ControlStatus {
-        ControlStatus::from_controls(self.measurements.iter().filter(|m| m.control).map(|m| m.attempts.as_slice()))
+    /// What this run's verdicts were decided against: its controls and deadline.
+    pub fn run_context(&self) -> RunContext {
+        RunContext::from_controls(
+            self.measurements.iter().filter(|m| m.control).map(|m| m.attempts.as_slice()),
+            self.deadline_ms,
+        )
     }
 }
 
@@ -239,12 +255,13 @@ mod tests {
     const NOW: i64 = 1_702_825_260; // 2023-12-17T15:01:00Z
 
     fn attempt(probe: ProbeKind, outcome: Outcome, ms: f64) -> Attempt {
-        Attempt { probe, outcome, duration_ms: ms }
+        Attempt::new(probe, outcome, ms)
     }
 
     fn measurement(id: &str, control: bool, outcome: Outcome) -> Measurement {
         let attempts = vec![attempt(ProbeKind::Image, outcome, 30.0), attempt(ProbeKind::Fetch, outcome, 25.0)];
-        let d = decide(&attempts, ControlStatus::Ok, 5000.0);
+        let ctx = RunContext { controls: crate::verdict::ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
+        let d = decide(&attempts, &ctx);
         Measurement { target_id: id.into(), input: format!("https://{id}.example/favicon.ico"), control, verdict: d.verdict, reason: d.reason, attempts }
     }
 
@@ -350,6 +367,13 @@ mod tests {
         let mut r = report();
         r.measurements.clear();
         assert_eq!(field_of(&r), "measurements");
+        let mut r = report();
+        r.measurements[0].attempts[1].phases =
+            Some(crate::evidence::Phases { dns_ms: 1.0, connect_ms: f64::INFINITY, tls_ms: 0.0, ttfb_ms: 3.0 });
+        assert_eq!(field_of(&r), "measurements[0].attempts[1].phases");
+        let mut r = report();
+        r.measurements[0].attempts[0].bytes = Some(u64::MAX);
+        assert_eq!(field_of(&r), "measurements[0].attempts[0].bytes");
     }
 
     #[test]

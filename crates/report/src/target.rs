@@ -33,6 +33,19 @@ pub struct Target {
     pub image: String,
     /// A URL fetched with a no-cors request to test transport reachability.
     pub fetch: String,
+    /// A large image on the platform's CDN (or the control's), to estimate throughput.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Asset>,
+}
+
+/// A resource of known size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    pub url: String,
+    /// Its size in bytes as served; throughput is size over transfer time, because browsers do
+    /// not tell the transferred size of a cross-origin load.
+    pub bytes: u64,
 }
 
 /// Why a target list was refused.
@@ -46,6 +59,10 @@ pub struct TargetListError {
 fn err(field: impl Into<String>, detail: impl Into<String>) -> TargetListError {
     TargetListError { field: field.into(), detail: detail.into() }
 }
+
+/// Throughput assets must be large enough to time a transfer, small enough to be polite.
+pub const MIN_ASSET_BYTES: u64 = 50_000;
+pub const MAX_ASSET_BYTES: u64 = 5_000_000;
 
 /// Largest number of targets a list may hold: keeps a run (and a report) bounded.
 pub const MAX_TARGETS: usize = 100;
@@ -129,6 +146,15 @@ impl TargetList {
             }
             check_url(&t.image).map_err(|d| err(at("image"), d))?;
             check_url(&t.fetch).map_err(|d| err(at("fetch"), d))?;
+            if let Some(asset) = &t.throughput {
+                check_url(&asset.url).map_err(|d| err(at("throughput.url"), d))?;
+                if !(MIN_ASSET_BYTES..=MAX_ASSET_BYTES).contains(&asset.bytes) {
+                    return Err(err(
+                        at("throughput.bytes"),
+                        format!("must be between {MIN_ASSET_BYTES} and {MAX_ASSET_BYTES}"),
+                    ));
+                }
+            }
         }
         if !self.targets.iter().any(|t| t.control) {
             return Err(err("targets", "needs at least one control (\"control\": true)"));
@@ -156,6 +182,7 @@ mod tests {
                     control: false,
                     image: "https://abs.twimg.com/favicons/twitter.3.ico".into(),
                     fetch: "https://x.com/favicon.ico".into(),
+                    throughput: Some(Asset { url: "https://pbs.twimg.com/big.jpg".into(), bytes: 120_000 }),
                 },
                 Target {
                     id: "vantage".into(),
@@ -164,6 +191,7 @@ mod tests {
                     control: true,
                     image: "/static/control.png".into(),
                     fetch: "/static/control.png".into(),
+                    throughput: None,
                 },
             ],
         }
@@ -202,6 +230,15 @@ mod tests {
         let mut l = list();
         l.targets[0].id = "X Twitter".into();
         assert_eq!(l.validate().unwrap_err().field, "targets[0].id");
+    }
+
+    #[test]
+    fn throughput_assets_are_checked() {
+        let mut l = list();
+        l.targets[0].throughput = Some(Asset { url: "https://pbs.twimg.com/big.jpg".into(), bytes: 1_000 });
+        assert_eq!(l.validate().unwrap_err().field, "targets[0].throughput.bytes");
+        l.targets[0].throughput = Some(Asset { url: "http://pbs.twimg.com/big.jpg".into(), bytes: 100_000 });
+        assert_eq!(l.validate().unwrap_err().field, "targets[0].throughput.url");
     }
 
     #[test]

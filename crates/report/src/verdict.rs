@@ -1,8 +1,17 @@
 //! The rules that turn recorded evidence into a verdict, shared by client, collector and tests.
 //!
 //! A verdict is never a bare label: [`Decision`] carries the [`Reason`] that decided it, so the
-//! page can explain itself ("2 of 2 attempts failed in under 40 ms while controls loaded") and
-//! the collector can check that a submitted verdict follows from its evidence.
+//! page can explain itself ("6 of 6 attempts failed in under 40 ms while the controls loaded")
+//! and the collector can check that a submitted verdict follows from its evidence.
+//!
+//! The rules, in the order they apply:
+//! 1. no control loaded → `inconclusive` (the visitor's network, not a censor, may be at fault);
+//! 2. the page's own policy refused a request (positive evidence only) → `local_block`;
+//! 3. a fetch got an answer but no image ever decoded → `tampered`;
+//! 4. at least half the image/fetch attempts succeeded → `reachable`, or `throttled` when the
+//!    large asset moved an order of magnitude slower than the controls' (and slowly enough to
+//!    measure);
+//! 5. otherwise → `timeout` if most failures hung until the deadline, else `blocked`.
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +62,14 @@ impl Verdict {
     }
 }
 
+/// Throttling means at least this many times slower than the controls (OONI's factor).
+pub const THROTTLE_FACTOR: f64 = 10.0;
+/// ... and a transfer slow enough to be measured rather than noise: a 100 KB asset taking at
+/// least this long moves at most about 4 Mbit/s.
+pub const MIN_THROTTLED_TRANSFER_MS: f64 = 200.0;
+/// Transfers shorter than this are treated as this long: timer resolution and scheduling noise.
+const MIN_TRANSFER_MS: f64 = 1.0;
+
 /// Whether the run's controls loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControlStatus {
@@ -76,6 +93,65 @@ impl ControlStatus {
     }
 }
 
+/// A throughput estimate from a target's large-asset attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throughput {
+    pub kbps: f64,
+    /// The time the body took, without the latency the small image showed.
+    pub transfer_ms: f64,
+    /// False when the asset did not finish before the deadline: then `kbps` is an upper bound.
+    pub completed: bool,
+}
+
+/// Estimates throughput: the asset's size over its load time minus the target's latency (the
+/// fastest successful image load), so a slow-to-answer but fast-to-deliver server is not
+/// mistaken for a throttled one. A load cut off by the deadline gives an upper bound.
+pub fn throughput(attempts: &[Attempt], deadline_ms: f64) -> Option<Throughput> {
+    let latency = attempts
+        .iter()
+        .filter(|a| a.probe == ProbeKind::Image && a.ok())
+        .map(|a| a.duration_ms)
+        .fold(f64::INFINITY, f64::min);
+    if !latency.is_finite() {
+        return None;
+    }
+    attempts
+        .iter()
+        .filter(|a| a.probe == ProbeKind::Throughput && matches!(a.outcome, Outcome::Ok | Outcome::Timeout))
+        .filter_map(|a| {
+            let bytes = a.bytes? as f64;
+            let completed = a.ok();
+            let elapsed = if completed { a.duration_ms } else { deadline_ms.max(a.duration_ms) };
+            let transfer_ms = (elapsed - latency).max(MIN_TRANSFER_MS);
+            Some(Throughput { kbps: bytes * 8.0 / transfer_ms, transfer_ms, completed })
+        })
+        // The best attempt is the fairest estimate of what the path allows.
+        .max_by(|a, b| a.kbps.total_cmp(&b.kbps))
+}
+
+/// What the verdict of one target depends on besides its own attempts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunContext {
+    pub controls: ControlStatus,
+    /// The best throughput any control reached, if any control had a large asset.
+    pub control_kbps: Option<f64>,
+    /// The client's per-attempt deadline.
+    pub deadline_ms: f64,
+}
+
+impl RunContext {
+    /// The context of a run, from the attempts of its control targets.
+    pub fn from_controls<'a>(controls: impl IntoIterator<Item = &'a [Attempt]> + Clone, deadline_ms: f64) -> Self {
+        let control_kbps = controls
+            .clone()
+            .into_iter()
+            .filter_map(|a| throughput(a, deadline_ms).filter(|t| t.completed))
+            .map(|t| t.kbps)
+            .max_by(f64::total_cmp);
+        RunContext { controls: ControlStatus::from_controls(controls), control_kbps, deadline_ms }
+    }
+}
+
 /// The evidence that decided a verdict, in a form the page can put into words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -90,6 +166,10 @@ pub enum Reason {
     HungUntilDeadline { timed_out: u32, attempts: u32, deadline_ms: f64 },
     /// The fetch reached the server but the image never decoded: not the platform's content.
     NotAnImage { fetches_ok: u32, images_failed: u32 },
+    /// The large asset moved far slower than the controls' did.
+    SlowerThanControls { kbps: f64, control_kbps: f64, completed: bool },
+    /// The page's own security policy refused the requests.
+    RefusedByPagePolicy { refused: u32, attempts: u32 },
     /// No control loaded.
     ControlsFailed,
 }
@@ -102,123 +182,192 @@ pub struct Decision {
     pub reason: Reason,
 }
 
-fn count(attempts: &[Attempt], f: impl Fn(&Attempt) -> bool) -> u32 {
-    attempts.iter().filter(|a| f(a)).count() as u32
+fn count<'a>(attempts: impl IntoIterator<Item = &'a Attempt>, f: impl Fn(&Attempt) -> bool) -> u32 {
+    attempts.into_iter().filter(|a| f(a)).count() as u32
 }
 
-fn slowest(attempts: &[Attempt], f: impl Fn(&Attempt) -> bool) -> f64 {
-    attempts.iter().filter(|a| f(a)).map(|a| a.duration_ms).fold(0.0, f64::max)
+fn slowest<'a>(attempts: impl IntoIterator<Item = &'a Attempt>) -> f64 {
+    attempts.into_iter().map(|a| a.duration_ms).fold(0.0, f64::max)
 }
 
-/// Decides the verdict for one target from its attempts and the run's control status.
-///
-/// `deadline_ms` is the client's per-attempt deadline, reported so the reason can name it.
-pub fn decide(attempts: &[Attempt], controls: ControlStatus, deadline_ms: f64) -> Decision {
-    if controls == ControlStatus::Failed {
-        return Decision { verdict: Verdict::Inconclusive, reason: Reason::ControlsFailed };
+/// Decides the verdict for one target from its attempts and the run's context.
+pub fn decide(attempts: &[Attempt], ctx: &RunContext) -> Decision {
+    let decision = |verdict, reason| Decision { verdict, reason };
+    if ctx.controls == ControlStatus::Failed {
+        return decision(Verdict::Inconclusive, Reason::ControlsFailed);
     }
-    let total = attempts.len() as u32;
-    let ok = count(attempts, Attempt::ok);
-    let timed_out = count(attempts, |a| a.outcome == Outcome::Timeout);
-    let errors = count(attempts, |a| a.outcome == Outcome::Error);
+    let reach: Vec<&Attempt> = attempts.iter().filter(|a| a.is_reachability()).collect();
+    let total = reach.len() as u32;
 
-    if total > 0 && ok == total {
-        return Decision {
-            verdict: Verdict::Reachable,
-            reason: Reason::AllSucceeded { attempts: total, slowest_ms: slowest(attempts, |_| true) },
-        };
+    let refused = count(attempts, |a| a.outcome == Outcome::PolicyBlocked);
+    if refused > 0 {
+        return decision(Verdict::LocalBlock, Reason::RefusedByPagePolicy { refused, attempts: attempts.len() as u32 });
     }
 
     // The transport works (a fetch got headers) but no image ever decoded, and no image merely
     // ran out of time: something other than the platform's favicon came back.
-    let fetches_ok = count(attempts, |a| a.probe == ProbeKind::Fetch && a.ok());
-    let images = count(attempts, |a| a.probe == ProbeKind::Image);
-    let images_failed = count(attempts, |a| a.probe == ProbeKind::Image && a.outcome == Outcome::Error);
+    let fetches_ok = count(reach.iter().copied(), |a| a.probe == ProbeKind::Fetch && a.ok());
+    let images = count(reach.iter().copied(), |a| a.probe == ProbeKind::Image);
+    let images_failed = count(reach.iter().copied(), |a| a.probe == ProbeKind::Image && a.outcome == Outcome::Error);
     if fetches_ok > 0 && images > 0 && images_failed == images {
-        return Decision { verdict: Verdict::Tampered, reason: Reason::NotAnImage { fetches_ok, images_failed } };
+        return decision(Verdict::Tampered, Reason::NotAnImage { fetches_ok, images_failed });
     }
 
-    if ok * 2 >= total && ok > 0 {
-        return Decision { verdict: Verdict::Reachable, reason: Reason::MostlySucceeded { succeeded: ok, attempts: total } };
+    let ok = count(reach.iter().copied(), Attempt::ok);
+    if ok > 0 && ok * 2 >= total {
+        if let (Some(t), Some(control_kbps)) = (throughput(attempts, ctx.deadline_ms), ctx.control_kbps) {
+            if t.kbps * THROTTLE_FACTOR <= control_kbps && t.transfer_ms >= MIN_THROTTLED_TRANSFER_MS {
+                return decision(
+                    Verdict::Throttled,
+                    Reason::SlowerThanControls { kbps: t.kbps, control_kbps, completed: t.completed },
+                );
+            }
+        }
+        return if ok == total {
+            decision(Verdict::Reachable, Reason::AllSucceeded { attempts: total, slowest_ms: slowest(reach.iter().copied()) })
+        } else {
+            decision(Verdict::Reachable, Reason::MostlySucceeded { succeeded: ok, attempts: total })
+        };
     }
 
+    let timed_out = count(reach.iter().copied(), |a| a.outcome == Outcome::Timeout);
+    let errors = count(reach.iter().copied(), |a| a.outcome == Outcome::Error);
     if timed_out > errors {
-        Decision {
-            verdict: Verdict::Timeout,
-            reason: Reason::HungUntilDeadline { timed_out, attempts: total, deadline_ms },
-        }
+        decision(Verdict::Timeout, Reason::HungUntilDeadline { timed_out, attempts: total, deadline_ms: ctx.deadline_ms })
     } else {
-        Decision {
-            verdict: Verdict::Blocked,
-            reason: Reason::FailedFast {
-                failed: errors,
-                attempts: total,
-                slowest_ms: slowest(attempts, |a| a.outcome == Outcome::Error),
-            },
-        }
+        let failed: Vec<&Attempt> = reach.iter().copied().filter(|a| a.outcome == Outcome::Error).collect();
+        decision(Verdict::Blocked, Reason::FailedFast { failed: errors, attempts: total, slowest_ms: slowest(failed) })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn a(probe: ProbeKind, outcome: Outcome, duration_ms: f64) -> Attempt {
-        Attempt { probe, outcome, duration_ms }
-    }
     use Outcome::*;
     use ProbeKind::*;
 
     const DEADLINE: f64 = 5000.0;
+    const CTX: RunContext = RunContext { controls: ControlStatus::Ok, control_kbps: Some(400_000.0), deadline_ms: DEADLINE };
+
+    fn a(probe: ProbeKind, outcome: Outcome, duration_ms: f64) -> Attempt {
+        Attempt::new(probe, outcome, duration_ms)
+    }
+
+    fn big(outcome: Outcome, duration_ms: f64) -> Attempt {
+        Attempt { bytes: Some(100_000), ..Attempt::new(Throughput, outcome, duration_ms) }
+    }
 
     #[test]
     fn all_ok_is_reachable() {
-        let d = decide(&[a(Image, Ok, 12.0), a(Fetch, Ok, 30.0)], ControlStatus::Ok, DEADLINE);
+        let d = decide(&[a(Image, Ok, 12.0), a(Fetch, Ok, 30.0)], &CTX);
         assert_eq!(d.verdict, Verdict::Reachable);
         assert_eq!(d.reason, Reason::AllSucceeded { attempts: 2, slowest_ms: 30.0 });
     }
 
     #[test]
     fn fast_failures_are_blocked() {
-        let d = decide(&[a(Image, Error, 41.0), a(Fetch, Error, 38.0)], ControlStatus::Ok, DEADLINE);
+        let d = decide(&[a(Image, Error, 41.0), a(Fetch, Error, 38.0)], &CTX);
         assert_eq!(d.verdict, Verdict::Blocked);
         assert_eq!(d.reason, Reason::FailedFast { failed: 2, attempts: 2, slowest_ms: 41.0 });
     }
 
     #[test]
     fn hanging_until_the_deadline_is_timeout() {
-        let d = decide(&[a(Image, Timeout, DEADLINE), a(Fetch, Timeout, DEADLINE)], ControlStatus::Ok, DEADLINE);
+        let d = decide(&[a(Image, Timeout, DEADLINE), a(Fetch, Timeout, DEADLINE)], &CTX);
         assert_eq!(d.verdict, Verdict::Timeout);
+        assert_eq!(d.reason, Reason::HungUntilDeadline { timed_out: 2, attempts: 2, deadline_ms: DEADLINE });
+        // Mixed failures go with the majority; a tie is a block (it failed fast at least once).
+        let mixed = [a(Image, Timeout, DEADLINE), a(Fetch, Error, 30.0), a(Image, Timeout, DEADLINE)];
+        assert_eq!(decide(&mixed, &CTX).verdict, Verdict::Timeout);
+        let tie = [a(Image, Timeout, DEADLINE), a(Fetch, Error, 30.0)];
+        assert_eq!(decide(&tie, &CTX).verdict, Verdict::Blocked);
     }
 
     #[test]
     fn fetch_ok_but_image_broken_is_tampered() {
-        let d = decide(&[a(Image, Error, 20.0), a(Fetch, Ok, 15.0)], ControlStatus::Ok, DEADLINE);
+        let d = decide(&[a(Image, Error, 20.0), a(Fetch, Ok, 15.0)], &CTX);
         assert_eq!(d.verdict, Verdict::Tampered);
+        assert_eq!(d.reason, Reason::NotAnImage { fetches_ok: 1, images_failed: 1 });
         // An image that only ran out of time is not evidence of different content.
-        let d = decide(&[a(Image, Timeout, DEADLINE), a(Fetch, Ok, 15.0)], ControlStatus::Ok, DEADLINE);
+        let d = decide(&[a(Image, Timeout, DEADLINE), a(Fetch, Ok, 15.0)], &CTX);
+        assert_eq!(d.verdict, Verdict::Reachable);
+        // One image that did decode means the platform's content arrived at least once.
+        let d = decide(&[a(Image, Error, 20.0), a(Image, Ok, 20.0), a(Fetch, Ok, 15.0)], &CTX);
         assert_eq!(d.verdict, Verdict::Reachable);
     }
 
     #[test]
     fn failed_controls_make_everything_inconclusive() {
-        let d = decide(&[a(Image, Error, 40.0), a(Fetch, Error, 40.0)], ControlStatus::Failed, DEADLINE);
-        assert_eq!(d.verdict, Verdict::Inconclusive);
-        let d = decide(&[a(Image, Ok, 10.0)], ControlStatus::Failed, DEADLINE);
-        assert_eq!(d.verdict, Verdict::Inconclusive);
+        let failed = RunContext { controls: ControlStatus::Failed, ..CTX };
+        assert_eq!(decide(&[a(Image, Error, 40.0), a(Fetch, Error, 40.0)], &failed).verdict, Verdict::Inconclusive);
+        assert_eq!(decide(&[a(Image, Ok, 10.0)], &failed).verdict, Verdict::Inconclusive);
     }
 
     #[test]
     fn a_minority_of_failures_is_still_reachable_but_a_majority_is_not() {
         let mostly_ok = [a(Image, Ok, 10.0), a(Image, Ok, 10.0), a(Fetch, Error, 40.0), a(Fetch, Ok, 9.0)];
-        assert_eq!(decide(&mostly_ok, ControlStatus::Ok, DEADLINE).verdict, Verdict::Reachable);
+        let d = decide(&mostly_ok, &CTX);
+        assert_eq!((d.verdict, d.reason), (Verdict::Reachable, Reason::MostlySucceeded { succeeded: 3, attempts: 4 }));
         let mostly_failed = [a(Image, Ok, 10.0), a(Image, Error, 40.0), a(Fetch, Error, 40.0), a(Fetch, Error, 9.0)];
-        assert_eq!(decide(&mostly_failed, ControlStatus::Ok, DEADLINE).verdict, Verdict::Blocked);
+        assert_eq!(decide(&mostly_failed, &CTX).verdict, Verdict::Blocked);
     }
 
     #[test]
     fn no_attempts_is_not_reachable() {
-        assert_ne!(decide(&[], ControlStatus::Ok, DEADLINE).verdict, Verdict::Reachable);
+        assert_ne!(decide(&[], &CTX).verdict, Verdict::Reachable);
+    }
+
+    #[test]
+    fn a_policy_violation_is_a_local_block_and_speed_alone_never_is() {
+        let d = decide(&[a(Image, PolicyBlocked, 2.0), a(Fetch, PolicyBlocked, 1.0)], &CTX);
+        assert_eq!(d.verdict, Verdict::LocalBlock);
+        assert_eq!(d.reason, Reason::RefusedByPagePolicy { refused: 2, attempts: 2 });
+        // Near-instant failures without a violation event are a block on the network.
+        assert_eq!(decide(&[a(Image, Error, 0.5), a(Fetch, Error, 0.4)], &CTX).verdict, Verdict::Blocked);
+    }
+
+    #[test]
+    fn throughput_subtracts_latency_and_bounds_timeouts() {
+        // 800 ms to answer, then 100 KB in 10 ms: fast.
+        let slow_to_answer = [a(Image, Ok, 805.0), a(Image, Ok, 800.0), big(Ok, 810.0)];
+        let t = throughput(&slow_to_answer, DEADLINE).unwrap();
+        assert_eq!((t.transfer_ms, t.kbps, t.completed), (10.0, 80_000.0, true));
+        // Cut off by the deadline: at most this fast.
+        let cut_off = [a(Image, Ok, 10.0), big(Timeout, DEADLINE)];
+        let t = throughput(&cut_off, DEADLINE).unwrap();
+        assert!(!t.completed && (t.kbps - 800_000.0 / 4990.0).abs() < 1e-9, "{t:?}");
+        // Without a successful image there is no latency to subtract, hence no estimate.
+        assert_eq!(throughput(&[a(Image, Error, 10.0), big(Ok, 300.0)], DEADLINE), None);
+        // A failed asset says nothing about speed.
+        assert_eq!(throughput(&[a(Image, Ok, 10.0), big(Error, 30.0)], DEADLINE), None);
+    }
+
+    #[test]
+    fn an_order_of_magnitude_below_the_controls_is_throttled() {
+        // 150 kbit/s (Russia's throttling of Twitter in 2021) against a fast control.
+        let dripped = [a(Image, Ok, 12.0), a(Fetch, Ok, 9.0), big(Timeout, DEADLINE)];
+        let d = decide(&dripped, &CTX);
+        assert_eq!(d.verdict, Verdict::Throttled, "{d:?}");
+        assert!(matches!(d.reason, Reason::SlowerThanControls { completed: false, .. }));
+        // Slow to answer but fast to deliver is reachable.
+        let slow_but_fine = [a(Image, Ok, 800.0), a(Fetch, Ok, 801.0), big(Ok, 830.0)];
+        assert_eq!(decide(&slow_but_fine, &CTX).verdict, Verdict::Reachable);
+        // Ten times slower than a very fast control but still quick in absolute terms is noise.
+        let quick = [a(Image, Ok, 2.0), a(Fetch, Ok, 2.0), big(Ok, 50.0)];
+        assert_eq!(decide(&quick, &CTX).verdict, Verdict::Reachable);
+        // Without a control throughput there is nothing to compare with.
+        let no_control = RunContext { control_kbps: None, ..CTX };
+        assert_eq!(decide(&dripped, &no_control).verdict, Verdict::Reachable);
+    }
+
+    #[test]
+    fn the_run_context_takes_the_best_completed_control() {
+        let fast = [a(Image, Ok, 5.0), big(Ok, 15.0)];
+        let slow = [a(Image, Ok, 5.0), big(Ok, 805.0)];
+        let cut = [a(Image, Ok, 5.0), big(Timeout, DEADLINE)];
+        let ctx = RunContext::from_controls([&slow[..], &fast[..], &cut[..]], DEADLINE);
+        assert_eq!(ctx.control_kbps, Some(80_000.0));
+        assert_eq!(ctx.controls, ControlStatus::Ok);
     }
 
     #[test]

@@ -1,0 +1,51 @@
+//! Resource Timing: the browser's own record of a request, more precise than timing promises.
+//!
+//! Entries are found by exact URL. Without `Timing-Allow-Origin` a cross-origin entry carries
+//! only its start and duration; with it, the phases too.
+
+use vantage_report::Phases;
+use wasm_bindgen::JsCast;
+use web_sys::PerformanceResourceTiming;
+
+/// Room for every attempt of a run; the default buffer (250) could drop entries.
+const BUFFER_SIZE: u32 = 2_000;
+
+/// Empties the buffer and makes room, before a run.
+pub fn reset() {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        p.clear_resource_timings();
+        p.set_resource_timing_buffer_size(BUFFER_SIZE);
+    }
+}
+
+/// What a Resource Timing entry tells about one request.
+pub struct Entry {
+    pub duration_ms: f64,
+    pub phases: Option<Phases>,
+}
+
+fn lookup(url: &str) -> Option<PerformanceResourceTiming> {
+    let perf = web_sys::window()?.performance()?;
+    perf.get_entries_by_name(url).iter().rev().find_map(|e| e.dyn_into::<PerformanceResourceTiming>().ok())
+}
+
+/// The entry for `url`, if the browser made one. It can be queued a moment after the load or
+/// error event, so a missing entry is looked for once more after a macrotask.
+pub async fn entry(url: &str) -> Option<Entry> {
+    let e = match lookup(url) {
+        Some(e) => e,
+        None => {
+            gloo_timers::future::TimeoutFuture::new(0).await;
+            lookup(url)?
+        }
+    };
+    let duration_ms = e.duration();
+    // requestStart is zeroed when the origin withholds Timing-Allow-Origin.
+    let phases = (e.request_start() > 0.0 && e.response_start() >= e.request_start()).then(|| Phases {
+        dns_ms: (e.domain_lookup_end() - e.domain_lookup_start()).max(0.0),
+        connect_ms: (e.connect_end() - e.connect_start()).max(0.0),
+        tls_ms: if e.secure_connection_start() > 0.0 { (e.connect_end() - e.secure_connection_start()).max(0.0) } else { 0.0 },
+        ttfb_ms: (e.response_start() - e.request_start()).max(0.0),
+    });
+    (duration_ms.is_finite() && duration_ms >= 0.0).then_some(Entry { duration_ms, phases })
+}
