@@ -23,12 +23,28 @@ pub fn site_dir() -> PathBuf {
 
 impl Collector {
     pub async fn start(targets_json: &str) -> Collector {
+        Collector::start_with_policy(targets_json, None).await
+    }
+
+    /// A collector whose every answer carries `csp` as its Content-Security-Policy, as an
+    /// embedding site's page might.
+    pub async fn start_with_policy(targets_json: &str, csp: Option<String>) -> Collector {
         let targets = TargetList::from_json(targets_json).expect("the test's target list is valid");
         let data = tempfile::tempdir().expect("a data directory");
         let store = SqliteStore::open(&data.path().join("vantage.sqlite")).expect("open SQLite");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the collector");
         let port = listener.local_addr().expect("collector address").port();
-        let router = app(AppState::new(store, targets), Some(site_dir()));
+        let mut router = app(AppState::new(store, targets), Some(site_dir()));
+        if let Some(csp) = csp {
+            let value = axum::http::HeaderValue::from_str(&csp).expect("a valid policy");
+            router = router.layer(axum::middleware::map_response(move |mut res: axum::response::Response| {
+                let value = value.clone();
+                async move {
+                    res.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, value);
+                    res
+                }
+            }));
+        }
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("collector serves");
         });
