@@ -189,7 +189,7 @@ fn row(r: Row, t: &'static Catalogue) -> impl IntoView {
             m.verdict.as_str(),
             (t.verdict)(m.verdict).to_string(),
             (t.reason)(&m.reason),
-            m.attempts.iter().map(t.attempt).collect::<Vec<_>>().join(" · "),
+            (t.timings)(&m.attempts),
         ),
     };
     view! {

@@ -199,6 +199,7 @@ async fn run(scenario: &Scenario, lab: &Lab, servers: &Servers, targets: &str) -
     page.wait_done(Duration::from_secs(30)).await;
     let took = started.elapsed();
     let got = page.verdicts().await;
+    page.screenshot_if_asked(scenario.name).await;
 
     let mut problems = Vec::new();
     for target in ALL_TARGETS {

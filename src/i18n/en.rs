@@ -2,7 +2,7 @@
 
 use vantage_report::{Attempt, Outcome, ProbeKind, Reason, Verdict};
 
-use super::Catalogue;
+use super::{durations, Catalogue};
 
 fn ms(v: f64) -> String {
     format!("{} ms", v.ceil() as u64)
@@ -47,9 +47,13 @@ fn reason(r: &Reason) -> String {
         Reason::NotAnImage { fetches_ok, images_failed } => format!(
             "the server answered {fetches_ok} time(s), but what came back is not the platform's image ({images_failed} image load(s) failed)"
         ),
-        Reason::SlowerThanControls { kbps, control_kbps, completed } => format!(
-            "the large image moved at {} {} while the controls reached {}: at least ten times slower",
-            if *completed { "about" } else { "at most" },
+        Reason::SlowerThanControls { kbps, control_kbps, completed: true } => format!(
+            "the large image arrived at about {} while the controls reached {}: at least ten times slower",
+            rate(*kbps),
+            rate(*control_kbps)
+        ),
+        Reason::SlowerThanControls { kbps, control_kbps, completed: false } => format!(
+            "the large image was still arriving when time ran out, at {} at most, while the controls reached {}: at least ten times slower",
             rate(*kbps),
             rate(*control_kbps)
         ),
@@ -62,19 +66,45 @@ fn reason(r: &Reason) -> String {
     }
 }
 
-fn attempt(a: &Attempt) -> String {
-    let probe = match a.probe {
-        ProbeKind::Image => "image",
-        ProbeKind::Fetch => "fetch",
-        ProbeKind::Throughput => "large image",
+/// `first: image 12 ms, fetch 10 ms · then: image 3–4 ms, fetch 2–3 ms · large image 45 ms`
+fn timings(attempts: &[Attempt]) -> String {
+    let span = |v: Vec<f64>| -> Option<String> {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(0.0, f64::max);
+        match v.len() {
+            0 => None,
+            _ if hi - lo < 1.0 => Some(ms(hi)),
+            _ => Some(format!("{}\u{2013}{}", lo.ceil() as u64, ms(hi))),
+        }
     };
-    let warmth = if a.cold { " (first)" } else { "" };
-    match a.outcome {
-        Outcome::Ok => format!("{probe}{warmth} {}", ms(a.duration_ms)),
-        Outcome::Error => format!("{probe}{warmth} failed after {}", ms(a.duration_ms)),
-        Outcome::Timeout => format!("{probe}{warmth} no answer in {}", ms(a.duration_ms)),
-        Outcome::PolicyBlocked => format!("{probe}{warmth} refused by the page's policy"),
+    let group = |cold: bool| -> Option<String> {
+        let parts: Vec<String> = [(ProbeKind::Image, "image"), (ProbeKind::Fetch, "fetch")]
+            .into_iter()
+            .filter_map(|(kind, name)| span(durations(attempts, kind, cold)).map(|s| format!("{name} {s}")))
+            .collect();
+        (!parts.is_empty()).then(|| format!("{}: {}", if cold { "first" } else { "then" }, parts.join(", ")))
+    };
+    let failed = attempts.iter().filter(|a| a.is_reachability() && a.outcome == Outcome::Error).count();
+    let hung = attempts.iter().filter(|a| a.is_reachability() && a.outcome == Outcome::Timeout).count();
+    let refused = attempts.iter().filter(|a| a.outcome == Outcome::PolicyBlocked).count();
+    let mut out: Vec<String> = [group(true), group(false)].into_iter().flatten().collect();
+    if failed > 0 {
+        out.push(format!("{failed} failed"));
     }
+    if hung > 0 {
+        out.push(format!("{hung} without answer"));
+    }
+    if refused > 0 {
+        out.push(format!("{refused} refused by the page"));
+    }
+    for a in attempts.iter().filter(|a| a.probe == ProbeKind::Throughput) {
+        out.push(match a.outcome {
+            Outcome::Ok => format!("large image {}", ms(a.duration_ms)),
+            Outcome::Timeout => format!("large image unfinished after {}", ms(a.duration_ms)),
+            _ => "large image failed".to_string(),
+        });
+    }
+    out.join(" \u{b7} ")
 }
 
 pub static EN: Catalogue = Catalogue {
@@ -109,7 +139,7 @@ pub static EN: Catalogue = Catalogue {
     measured: "Measured",
     verdict,
     reason,
-    attempt,
+    timings,
     submit: "Submit anonymised results",
     submit_explain: "Helps others see disruptions in your country and network. Sends the results above, \
                      your browser family and version; never your IP address.",

@@ -36,14 +36,20 @@ pub struct Catalogue {
     pub measured: &'static str,
     pub verdict: fn(Verdict) -> &'static str,
     pub reason: fn(&Reason) -> String,
-    /// One attempt in the timings column, e.g. `image 31 ms`.
-    pub attempt: fn(&Attempt) -> String,
+    /// The timings column for a target's attempts.
+    pub timings: fn(&[Attempt]) -> String,
     pub submit: &'static str,
     pub submit_explain: &'static str,
     pub submitting: &'static str,
     pub submitted: fn(id: &str) -> String,
     pub submit_failed: fn(&str) -> String,
     pub run_failed: fn(&str) -> String,
+}
+
+/// Durations of the successful attempts of one probe kind, warm or cold: the pieces every
+/// language's timings text is made of.
+pub fn durations(attempts: &[Attempt], kind: vantage_report::ProbeKind, cold: bool) -> Vec<f64> {
+    attempts.iter().filter(|a| a.probe == kind && a.cold == cold && a.ok()).map(|a| a.duration_ms).collect()
 }
 
 /// The catalogue for a language tag, falling back to English.

@@ -166,6 +166,8 @@ impl Lab {
         tokio::spawn(async move {
             loop {
                 let Ok((mut tcp, _)) = listener.accept().await else { continue };
+                // As real front ends do: no Nagle delay between headers and body.
+                let _ = tcp.set_nodelay(true);
                 let (tls, router) = (tls.clone(), router.clone());
                 tokio::spawn(async move {
                     match behaviour {
@@ -194,6 +196,14 @@ impl Lab {
         });
         port
     }
+}
+
+/// Holds an answer back for `delay`, precisely: tokio's timer wheel sleeps a millisecond or
+/// more too long, while a thread's nanosleep is off by tens of microseconds, and it does not
+/// spin (which would take a core from the browser being measured). The benchmark's "known
+/// delay" must be known to well under the error it measures.
+async fn hold(delay: Duration) {
+    let _ = tokio::task::spawn_blocking(move || std::thread::sleep(delay)).await;
 }
 
 /// The platform's content: the large asset at [`BIG_PATH`], the favicon anywhere else.
@@ -226,7 +236,7 @@ fn router(behaviour: Behaviour, big: Arc<Vec<u8>>) -> Router {
                     Body::from("<!doctype html><title>Blocked</title><h1>This site has been blocked by order of the authority.</h1>"),
                 ),
                 Behaviour::Slow { delay_ms } => {
-                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    hold(Duration::from_millis(delay_ms)).await;
                     let (ct, bytes) = content(&path, &big);
                     response(ct, Body::from(bytes))
                 }

@@ -27,11 +27,16 @@ impl<'a> SelfTestPage<'a> {
 
     /// Gives consent, waits for the target list, and starts a run.
     pub async fn consent_and_run(&self) {
-        self.client.find(Locator::Css(CONSENT)).await.expect("consent box").click().await.expect("tick consent");
+        self.consent().await;
+        self.wait_ready().await;
+        self.client.find(Locator::Css(RUN)).await.expect("run button").click().await.expect("click run");
+    }
+
+    /// Waits until the run button is enabled (consent given and target list loaded).
+    pub async fn wait_ready(&self) {
         let run = self.client.find(Locator::Css(RUN)).await.expect("run button");
         for _ in 0..200 {
             if run.is_enabled().await.expect("run button state") {
-                run.click().await.expect("click run");
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -44,6 +49,48 @@ impl<'a> SelfTestPage<'a> {
         if self.client.wait().at_most(within).for_element(Locator::Css(DONE)).await.is_err() {
             panic!("the run did not finish within {within:?}: {}", self.text().await);
         }
+    }
+
+    /// Starts a run (consent must be given) and returns how long it took until
+    /// `data-state="done"`, measured inside the page.
+    pub async fn timed_run(&self) -> f64 {
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            const results = document.querySelector('[data-testid="results"]');
+            const run = document.querySelector('[data-testid="run"]');
+            const t0 = performance.now();
+            const seen = new MutationObserver(() => {
+                if (results.dataset.state === 'done') { seen.disconnect(); done(performance.now() - t0); }
+            });
+            seen.observe(results, { attributes: true });
+            run.click();
+        "#;
+        let ms = self.client.execute_async(script, vec![]).await.expect("a timed run");
+        ms.as_f64().expect("a duration in ms")
+    }
+
+    /// The reference timer of OONI Probe Web's kind, run in this page: a plain no-cors fetch
+    /// timed with `performance.now()`, `n` times in sequence. Returns the durations in ms.
+    pub async fn js_reference_timings(&self, url: &str, n: usize) -> Vec<f64> {
+        let script = r#"
+            const [url, n, done] = arguments;
+            (async () => {
+                const out = [];
+                for (let i = 0; i < n; i++) {
+                    const t0 = performance.now();
+                    try { await fetch(url + '?ref=' + Math.random(), { mode: 'no-cors', cache: 'no-store' }); } catch (e) {}
+                    out.push(performance.now() - t0);
+                }
+                done(out);
+            })();
+        "#;
+        let v = self.client.execute_async(script, vec![url.into(), n.into()]).await.expect("reference timings");
+        v.as_array().expect("an array").iter().filter_map(serde_json::Value::as_f64).collect()
+    }
+
+    /// Ticks the consent box.
+    pub async fn consent(&self) {
+        self.client.find(Locator::Css(CONSENT)).await.expect("consent box").click().await.expect("tick consent");
     }
 
     /// `data-target` → `data-verdict` for every row.
@@ -69,6 +116,15 @@ impl<'a> SelfTestPage<'a> {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("submission did not finish: {}", self.text().await);
+    }
+
+    /// Saves a screenshot as `NAME.png` in `$VANTAGE_SCREENSHOTS`, when that is set: a way to
+    /// look at what a visitor would see in each scenario.
+    pub async fn screenshot_if_asked(&self, name: &str) {
+        let Some(dir) = std::env::var_os("VANTAGE_SCREENSHOTS") else { return };
+        let png = self.client.screenshot().await.expect("a screenshot");
+        std::fs::create_dir_all(&dir).expect("screenshot directory");
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).expect("write screenshot");
     }
 
     /// The page's visible text, for failure messages.

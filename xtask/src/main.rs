@@ -16,6 +16,8 @@ commands:
   run [--listen ADDR]   build the client and serve it with the collector (default 127.0.0.1:8080),
                         SQLite under ./data
   test                  run every test: native, in-browser (wasm-bindgen-test) and end-to-end
+  bench                 run the benchmarks in the censor lab (run time, timing accuracy) and
+                        print their figures against the budgets
   setup                 only install the toolchain pieces that are missing";
 
 fn main() -> ExitCode {
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
+        Some("bench") => bench(),
         Some("setup") => tools::ensure_all(true),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -58,6 +61,12 @@ pub fn sh(cmd: &mut Command) -> Result<(), String> {
 
 fn build_client() -> Result<(), String> {
     sh(Command::new("trunk").args(["build", "--release"]))
+}
+
+fn bench() -> Result<(), String> {
+    tools::ensure_all(true)?;
+    build_client()?;
+    sh(Command::new("cargo").args(["bench", "--bench", "lab"]))
 }
 
 fn run(args: &[String]) -> Result<(), String> {
