@@ -50,8 +50,7 @@ fn host(url: &str) -> Option<&str> {
 fn url_hosts(list: &TargetList) -> BTreeSet<String> {
     list.targets
         .iter()
-        .flat_map(|t| [Some(t.image.as_str()), Some(t.fetch.as_str()), t.throughput.as_ref().map(|a| a.url.as_str())])
-        .flatten()
+        .flat_map(|t| t.urls())
         .filter_map(host)
         .map(str::to_string)
         .collect()
@@ -80,8 +79,8 @@ async fn run_times(lab: &Lab, blackholed: usize) -> Vec<f64> {
         .targets
         .iter()
         .filter(|t| holed.contains(&t.id.as_str()))
-        .flat_map(|t| [host(&t.image), host(&t.fetch)])
-        .flatten()
+        .flat_map(|t| t.urls())
+        .filter_map(host)
         .map(str::to_string)
         .collect();
     let mut out = Vec::new();
@@ -118,12 +117,12 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Outcome) {
         let h = format!("delay{d}.lab.test");
         rules.push(format!("MAP {h} 127.0.0.1:{port}"));
         targets.push(format!(
-            r#"{{"id":"delay{d}","name":"{d} ms","category":"LAB","image":"https://{h}/favicon.ico","fetch":"https://{h}/favicon.ico"}}"#
+            r#"{{"id":"delay{d}","name":"{d} ms","category":"LAB","images":["https://{h}/favicon.ico"],"fetch":"https://{h}/favicon.ico"}}"#
         ));
     }
     let control = lab.serve(Behaviour::Healthy).await;
     rules.push(format!("MAP control.lab.test 127.0.0.1:{control}"));
-    targets.push(r#"{"id":"control","name":"Control","category":"CTRL","control":true,"image":"https://control.lab.test/favicon.ico","fetch":"https://control.lab.test/favicon.ico"}"#.into());
+    targets.push(r#"{"id":"control","name":"Control","category":"CTRL","control":true,"images":["https://control.lab.test/favicon.ico"],"fetch":"https://control.lab.test/favicon.ico"}"#.into());
     let json = format!(r#"{{"version":"bench-1","targets":[{}]}}"#, targets.join(","));
     let collector = Collector::start(&json).await;
     let site = format!("http://vantage.test:{}", collector.port);

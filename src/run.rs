@@ -72,7 +72,7 @@ async fn measure_target(t: &Target, plan: Plan, index: usize, on_progress: &impl
         bytes: None,
     };
     for trial in 0..plan.trials {
-        let (image, fetched) = (request(ProbeKind::Image, &t.image, trial), request(ProbeKind::Fetch, &t.fetch, trial));
+        let (image, fetched) = (request(ProbeKind::Image, t.image_for_trial(trial), trial), request(ProbeKind::Fetch, &t.fetch, trial));
         let (image, fetched) = futures::join!(probe::run(&image), probe::run(&fetched));
         let hung = image.attempt.outcome == Outcome::Timeout || fetched.attempt.outcome == Outcome::Timeout;
         done.push(image);

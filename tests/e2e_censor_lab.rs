@@ -106,7 +106,7 @@ fn target_list(big_bytes: u64) -> String {
     let t = |id: &str, name: &str, category: &str, control: bool, image: &str, fetch: &str, big: Option<&str>| {
         let throughput = big.map_or(String::new(), |h| format!(r#", "throughput": {{"url": "https://{h}{BIG_PATH}", "bytes": {big_bytes}}}"#));
         format!(
-            r#"{{"id": "{id}", "name": "{name}", "category": "{category}", "control": {control}, "image": "{image}", "fetch": "{fetch}"{throughput}}}"#
+            r#"{{"id": "{id}", "name": "{name}", "category": "{category}", "control": {control}, "images": ["{image}"], "fetch": "{fetch}"{throughput}}}"#
         )
     };
     let targets = [

@@ -21,11 +21,11 @@ const TARGETS: &str = r#"{
   "version": "e2e-1",
   "targets": [
     {"id": "x", "name": "X", "category": "GRP",
-     "image": "https://abs.twimg.com/favicons/twitter.3.ico", "fetch": "https://x.com/favicon.ico"},
+     "images": ["https://abs.twimg.com/favicons/twitter.3.ico"], "fetch": "https://x.com/favicon.ico"},
     {"id": "facebook", "name": "Facebook", "category": "GRP",
-     "image": "https://www.facebook.com/favicon.ico", "fetch": "https://www.facebook.com/favicon.ico"},
+     "images": ["https://www.facebook.com/favicon.ico"], "fetch": "https://www.facebook.com/favicon.ico"},
     {"id": "vantage", "name": "Control", "category": "CTRL", "control": true,
-     "image": "/static/control.png", "fetch": "/static/control.png"}
+     "images": ["/static/control.png"], "fetch": "/static/control.png"}
   ]
 }"#;
 

@@ -60,8 +60,8 @@ async fn every_request_is_unique_so_no_cache_answers() {
 async fn a_run_decides_verdicts_by_the_shared_rules() {
     let list: TargetList = serde_json::from_str(
         r#"{"version":"web-1","targets":[
-            {"id":"tampered","name":"T","category":"GRP","image":"/static/style.css","fetch":"/static/style.css"},
-            {"id":"control","name":"C","category":"CTRL","control":true,"image":"/static/control.png","fetch":"/static/control.png"}]}"#,
+            {"id":"tampered","name":"T","category":"GRP","images":["/static/style.css"],"fetch":"/static/style.css"},
+            {"id":"control","name":"C","category":"CTRL","control":true,"images":["/static/control.png"],"fetch":"/static/control.png"}]}"#,
     )
     .unwrap();
     let finished = std::cell::RefCell::new(Vec::new());

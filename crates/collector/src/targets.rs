@@ -34,20 +34,34 @@ pub async fn get_targets(State(state): State<AppState>) -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_default_list_is_valid_and_covers_the_pakistan_2023_platforms() {
+    fn the_default_list_is_valid_and_covers_the_platforms_it_promises() {
         let list = super::load(None).unwrap();
-        for id in ["x", "facebook", "instagram", "youtube"] {
+        for id in [
+            "x", "facebook", "instagram", "youtube", "whatsapp", "telegram", "tiktok", "signal", "snapchat", "reddit",
+            "wikipedia", "google", "discord", "linkedin", "threads", "bluesky", "mastodon",
+        ] {
             assert!(list.get(id).is_some_and(|t| !t.control), "{id} missing");
         }
-        assert!(list.targets.iter().any(|t| t.control));
+        // At least three controls on different CDNs besides the collector's own origin.
+        let cdn_controls: std::collections::BTreeSet<&str> = list
+            .targets
+            .iter()
+            .filter(|t| t.control)
+            .filter_map(|t| t.images[0].strip_prefix("https://"))
+            .filter_map(|rest| rest.split('/').next())
+            .collect();
+        assert!(cdn_controls.len() >= 3, "{cdn_controls:?}");
+        // X and YouTube are probed on their image CDNs too.
+        assert!(list.get("x").unwrap().images.iter().any(|u| u.contains("twimg.com")));
+        assert!(list.get("youtube").unwrap().urls().any(|u| u.contains("ytimg.com")));
     }
 
     #[test]
     fn a_bad_file_is_refused_with_its_name() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.json");
-        std::fs::write(&p, r#"{"version":"1","targets":[{"id":"a","name":"A","category":"GRP","image":"http://a.example/x.png","fetch":"https://a.example/"}]}"#).unwrap();
+        std::fs::write(&p, r#"{"version":"1","targets":[{"id":"a","name":"A","category":"GRP","images":["http://a.example/x.png"],"fetch":"https://a.example/"}]}"#).unwrap();
         let e = super::load(Some(&p)).unwrap_err();
-        assert!(e.contains("t.json") && e.contains("targets[0].image"), "{e}");
+        assert!(e.contains("t.json") && e.contains("targets[0].images[0]"), "{e}");
     }
 }

@@ -108,7 +108,7 @@ pub fn measurements_from(list: &TargetList, attempts: Vec<Vec<Attempt>>, deadlin
             let d = decide(&attempts, &ctx);
             Measurement {
                 target_id: t.id.clone(),
-                input: t.image.clone(),
+                input: t.images.first().cloned().unwrap_or_default(),
                 control: t.control,
                 verdict: d.verdict,
                 reason: d.reason,
@@ -288,8 +288,8 @@ mod tests {
     fn measurements_follow_the_list_and_its_controls() {
         let list: TargetList = serde_json::from_str(
             r#"{"version":"1","targets":[
-                {"id":"x","name":"X","category":"GRP","image":"https://x.example/i.png","fetch":"https://x.example/"},
-                {"id":"c","name":"C","category":"CTRL","control":true,"image":"/c.png","fetch":"/c.png"}]}"#,
+                {"id":"x","name":"X","category":"GRP","images":["https://x.example/i.png"],"fetch":"https://x.example/"},
+                {"id":"c","name":"C","category":"CTRL","control":true,"images":["/c.png"],"fetch":"/c.png"}]}"#,
         )
         .unwrap();
         let fail = || vec![attempt(ProbeKind::Image, Outcome::Error, 40.0), attempt(ProbeKind::Fetch, Outcome::Error, 40.0)];

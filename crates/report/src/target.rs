@@ -29,8 +29,9 @@ pub struct Target {
     /// Controls are resources unlikely to be blocked; if they fail too, nothing is concluded.
     #[serde(default)]
     pub control: bool,
-    /// A small image the platform serves (favicon), loaded as `<img>`.
-    pub image: String,
+    /// Small images the platform serves (favicons, logo sprites), loaded as `<img>`; trials
+    /// take them in turn, so a platform's site and its CDN are both tried.
+    pub images: Vec<String>,
     /// A URL fetched with a no-cors request to test transport reachability.
     pub fetch: String,
     /// A large image on the platform's CDN (or the control's), to estimate throughput.
@@ -63,6 +64,9 @@ fn err(field: impl Into<String>, detail: impl Into<String>) -> TargetListError {
 /// Throughput assets must be large enough to time a transfer, small enough to be polite.
 pub const MIN_ASSET_BYTES: u64 = 50_000;
 pub const MAX_ASSET_BYTES: u64 = 5_000_000;
+
+/// Most images a target may name.
+pub const MAX_IMAGES: usize = 4;
 
 /// Largest number of targets a list may hold: keeps a run (and a report) bounded.
 pub const MAX_TARGETS: usize = 100;
@@ -109,6 +113,21 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+impl Target {
+    /// The image a trial loads: trials take the images in turn.
+    pub fn image_for_trial(&self, trial: u8) -> &str {
+        match self.images.len() {
+            0 => "",
+            n => &self.images[usize::from(trial) % n],
+        }
+    }
+
+    /// Every URL the target makes a browser request.
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        self.images.iter().map(String::as_str).chain([self.fetch.as_str()]).chain(self.throughput.as_ref().map(|a| a.url.as_str()))
+    }
+}
+
 impl TargetList {
     /// Parses and validates a list from JSON.
     pub fn from_json(json: &str) -> Result<Self, TargetListError> {
@@ -123,43 +142,71 @@ impl TargetList {
 
     /// Checks every rule; the first broken one is returned.
     pub fn validate(&self) -> Result<(), TargetListError> {
-        if self.version.is_empty() || self.version.len() > 64 {
-            return Err(err("version", "must be 1 to 64 characters"));
+        match self.problems().into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Every broken rule, in document order (what `vantage-collector targets check` prints).
+    pub fn problems(&self) -> Vec<TargetListError> {
+        let mut out = Vec::new();
+        if self.version.is_empty() || self.version.len() > 64 || !self.version.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b)) {
+            out.push(err("version", "must be 1 to 64 of [A-Za-z0-9._-+]"));
         }
         if self.targets.is_empty() || self.targets.len() > MAX_TARGETS {
-            return Err(err("targets", format!("must hold 1 to {MAX_TARGETS} targets")));
+            out.push(err("targets", format!("must hold 1 to {MAX_TARGETS} targets")));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, t) in self.targets.iter().enumerate() {
             let at = |f: &str| format!("targets[{i}].{f}");
             if !is_valid_id(&t.id) {
-                return Err(err(at("id"), format!("{:?} must be 1 to 64 of [a-z0-9_-]", t.id)));
+                out.push(err(at("id"), format!("{:?} must be 1 to 64 of [a-z0-9_-]", t.id)));
             }
             if !seen.insert(t.id.as_str()) {
-                return Err(err(at("id"), format!("{:?} appears more than once", t.id)));
+                out.push(err(at("id"), format!("{:?} appears more than once", t.id)));
             }
             if t.name.trim().is_empty() || t.name.chars().count() > 80 {
-                return Err(err(at("name"), "must be 1 to 80 characters"));
+                out.push(err(at("name"), "must be 1 to 80 characters"));
             }
-            if t.category.is_empty() || t.category.len() > 16 {
-                return Err(err(at("category"), "must be 1 to 16 characters"));
+            if t.category.is_empty() || t.category.len() > 16 || !t.category.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+                out.push(err(at("category"), "must be a category code of 1 to 16 of [A-Z0-9_], like GRP or CTRL"));
             }
-            check_url(&t.image).map_err(|d| err(at("image"), d))?;
-            check_url(&t.fetch).map_err(|d| err(at("fetch"), d))?;
+            if t.images.is_empty() || t.images.len() > MAX_IMAGES {
+                out.push(err(at("images"), format!("must hold 1 to {MAX_IMAGES} image URLs")));
+            }
+            for (j, image) in t.images.iter().enumerate() {
+                if let Err(d) = check_url(image) {
+                    out.push(err(format!("targets[{i}].images[{j}]"), d));
+                }
+            }
+            if let Err(d) = check_url(&t.fetch) {
+                out.push(err(at("fetch"), d));
+            }
             if let Some(asset) = &t.throughput {
-                check_url(&asset.url).map_err(|d| err(at("throughput.url"), d))?;
+                if let Err(d) = check_url(&asset.url) {
+                    out.push(err(at("throughput.url"), d));
+                }
                 if !(MIN_ASSET_BYTES..=MAX_ASSET_BYTES).contains(&asset.bytes) {
-                    return Err(err(
-                        at("throughput.bytes"),
-                        format!("must be between {MIN_ASSET_BYTES} and {MAX_ASSET_BYTES}"),
-                    ));
+                    out.push(err(at("throughput.bytes"), format!("must be between {MIN_ASSET_BYTES} and {MAX_ASSET_BYTES}")));
                 }
             }
         }
         if !self.targets.iter().any(|t| t.control) {
-            return Err(err("targets", "needs at least one control (\"control\": true)"));
+            out.push(err("targets", "needs at least one control (\"control\": true)"));
         }
-        Ok(())
+        out
+    }
+
+    /// Adds a country's additions to this (global) list: the version names both, and the
+    /// result must pass every rule (ids may not clash with the global list's).
+    pub fn with_additions(&self, country: &str, additions: &TargetList) -> Result<TargetList, TargetListError> {
+        let merged = TargetList {
+            version: format!("{}+{country}.{}", self.version, additions.version),
+            targets: self.targets.iter().chain(&additions.targets).cloned().collect(),
+        };
+        merged.validate()?;
+        Ok(merged)
     }
 
     pub fn get(&self, id: &str) -> Option<&Target> {
@@ -180,7 +227,7 @@ mod tests {
                     name: "X".into(),
                     category: "GRP".into(),
                     control: false,
-                    image: "https://abs.twimg.com/favicons/twitter.3.ico".into(),
+                    images: vec!["https://abs.twimg.com/favicons/twitter.3.ico".into()],
                     fetch: "https://x.com/favicon.ico".into(),
                     throughput: Some(Asset { url: "https://pbs.twimg.com/big.jpg".into(), bytes: 120_000 }),
                 },
@@ -189,7 +236,7 @@ mod tests {
                     name: "Vantage".into(),
                     category: "CTRL".into(),
                     control: true,
-                    image: "/static/control.png".into(),
+                    images: vec!["/static/control.png".into()],
                     fetch: "/static/control.png".into(),
                     throughput: None,
                 },
@@ -215,9 +262,9 @@ mod tests {
             ("javascript:alert(1)", "https"),
         ] {
             let mut l = list();
-            l.targets[0].image = url.into();
+            l.targets[0].images.push(url.into());
             let e = l.validate().unwrap_err();
-            assert_eq!(e.field, "targets[0].image", "{url}");
+            assert_eq!(e.field, "targets[0].images[1]", "{url}");
             assert!(e.detail.contains(why), "{url}: {}", e.detail);
         }
     }
@@ -239,6 +286,64 @@ mod tests {
         assert_eq!(l.validate().unwrap_err().field, "targets[0].throughput.bytes");
         l.targets[0].throughput = Some(Asset { url: "http://pbs.twimg.com/big.jpg".into(), bytes: 100_000 });
         assert_eq!(l.validate().unwrap_err().field, "targets[0].throughput.url");
+    }
+
+    #[test]
+    fn names_categories_and_image_counts_are_checked() {
+        let mut l = list();
+        l.targets[0].name = " ".into();
+        assert_eq!(l.validate().unwrap_err().field, "targets[0].name");
+        let mut l = list();
+        l.targets[0].category = "social networks".into();
+        assert_eq!(l.validate().unwrap_err().field, "targets[0].category");
+        let mut l = list();
+        l.targets[0].images.clear();
+        assert_eq!(l.validate().unwrap_err().field, "targets[0].images");
+        let mut l = list();
+        l.targets[0].images = vec!["https://a.example/i.png".into(); MAX_IMAGES + 1];
+        assert_eq!(l.validate().unwrap_err().field, "targets[0].images");
+        let mut l = list();
+        l.version = "1 2".into();
+        assert_eq!(l.validate().unwrap_err().field, "version");
+        let mut l = list();
+        l.targets = (0..=MAX_TARGETS).map(|i| Target { id: format!("t{i}"), ..l.targets[1].clone() }).collect();
+        assert_eq!(l.validate().unwrap_err().field, "targets");
+    }
+
+    #[test]
+    fn every_problem_is_listed_not_only_the_first() {
+        let mut l = list();
+        l.targets[0].fetch = "http://x.com/".into();
+        l.targets[1].id = "x".into();
+        l.targets[1].control = false;
+        let fields: Vec<String> = l.problems().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["targets[0].fetch", "targets[1].id", "targets"]);
+    }
+
+    #[test]
+    fn country_additions_merge_without_clashes() {
+        let global = list();
+        let additions = TargetList {
+            version: "7".into(),
+            targets: vec![Target { id: "aparat".into(), name: "Aparat".into(), category: "MMED".into(), control: false, ..global.targets[0].clone() }],
+        };
+        let merged = global.with_additions("IR", &additions).unwrap();
+        assert_eq!(merged.version, "test-1+IR.7");
+        assert_eq!(merged.targets.len(), 3);
+        let clash = TargetList { version: "7".into(), targets: vec![global.targets[0].clone()] };
+        assert!(global.with_additions("IR", &clash).unwrap_err().detail.contains("more than once"));
+    }
+
+    #[test]
+    fn trials_take_images_in_turn() {
+        let mut t = list().targets[0].clone();
+        t.images.push("https://pbs.twimg.com/i.png".into());
+        assert_eq!([t.image_for_trial(0), t.image_for_trial(1), t.image_for_trial(2)], [
+            "https://abs.twimg.com/favicons/twitter.3.ico",
+            "https://pbs.twimg.com/i.png",
+            "https://abs.twimg.com/favicons/twitter.3.ico"
+        ]);
+        assert_eq!(t.urls().count(), 4);
     }
 
     #[test]
