@@ -3,8 +3,22 @@
 
 use std::path::{Path, PathBuf};
 
+use vantage_collector::geoip::GeoIp;
+use vantage_collector::targets::Catalogue;
 use vantage_collector::{app, store::sqlite::SqliteStore, AppState};
 use vantage_report::TargetList;
+
+/// How a test collector differs from the default one.
+#[derive(Default)]
+pub struct Options {
+    /// Content-Security-Policy on every answer.
+    pub csp: Option<String>,
+    /// `--targets-dir`.
+    pub country_dir: Option<PathBuf>,
+    /// `--geoip-country`, `--geoip-asn`.
+    pub geoip_country: Option<PathBuf>,
+    pub geoip_asn: Option<PathBuf>,
+}
 
 pub struct Collector {
     pub port: u16,
@@ -23,18 +37,28 @@ pub fn site_dir() -> PathBuf {
 
 impl Collector {
     pub async fn start(targets_json: &str) -> Collector {
-        Collector::start_with_policy(targets_json, None).await
+        Collector::start_with(targets_json, Options::default()).await
     }
 
     /// A collector whose every answer carries `csp` as its Content-Security-Policy, as an
     /// embedding site's page might.
     pub async fn start_with_policy(targets_json: &str, csp: Option<String>) -> Collector {
+        Collector::start_with(targets_json, Options { csp, ..Options::default() }).await
+    }
+
+    pub async fn start_with(targets_json: &str, options: Options) -> Collector {
+        let Options { csp, country_dir, geoip_country, geoip_asn } = options;
         let targets = TargetList::from_json(targets_json).expect("the test's target list is valid");
+        let mut catalogue = Catalogue::new(targets);
+        if let Some(dir) = country_dir {
+            catalogue = catalogue.with_country_dir(&dir).expect("valid country files");
+        }
+        let geo = GeoIp::open(geoip_country.as_deref(), geoip_asn.as_deref()).expect("readable GeoIP databases");
         let data = tempfile::tempdir().expect("a data directory");
         let store = SqliteStore::open(&data.path().join("vantage.sqlite")).expect("open SQLite");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the collector");
         let port = listener.local_addr().expect("collector address").port();
-        let mut router = app(AppState::new(store, targets), Some(site_dir()));
+        let mut router = app(AppState::new(store, catalogue, geo), Some(site_dir()));
         if let Some(csp) = csp {
             let value = axum::http::HeaderValue::from_str(&csp).expect("a valid policy");
             router = router.layer(axum::middleware::map_response(move |mut res: axum::response::Response| {
@@ -46,7 +70,8 @@ impl Collector {
             }));
         }
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("collector serves");
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service).await.expect("collector serves");
         });
         Collector { port, data, server }
     }

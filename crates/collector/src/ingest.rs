@@ -8,7 +8,8 @@ use serde::Serialize;
 use vantage_report::Report;
 
 use crate::error::ApiError;
-use crate::store::{Origin, StoreError};
+use crate::peer::Peer;
+use crate::store::StoreError;
 use crate::AppState;
 
 /// What a stored report is acknowledged with.
@@ -41,6 +42,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 pub async fn post_report(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Stored>), ApiError> {
@@ -48,7 +50,9 @@ pub async fn post_report(
     let now = now_secs();
     let report = Report::from_json(&body, now)?;
     let report_id = report.report_id.clone();
-    match state.store.insert(report, Origin::unknown(), now).await {
+    // The address is used here and dropped with `peer`: only its country and network go on.
+    let origin = state.geo.lookup(peer);
+    match state.store.insert(report, origin, now).await {
         Ok(id) => Ok((StatusCode::CREATED, Json(Stored { id, report_id }))),
         Err(StoreError::Duplicate) => Err(ApiError {
             field: Some("report_id".into()),

@@ -4,12 +4,15 @@
 //! (`POST /api/v1/reports`), stores them, and publishes them as open data
 //! (`GET /api/v1/export`). [`app`] builds the whole service; the binary only binds and serves.
 //!
-//! Privacy by construction: no handler ever reads the peer address, so there is nothing to
-//! write to storage, logs or exports.
+//! Privacy by construction: the peer address reaches handlers only through `peer::Peer`, which
+//! they hand straight to the GeoIP lookup; what is kept is a country code and a network number.
 
+pub mod citizenlab;
 pub mod error;
 pub mod export;
+pub mod geoip;
 pub mod ingest;
+pub mod peer;
 pub mod store;
 pub mod targets;
 
@@ -21,9 +24,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
-use vantage_report::TargetList;
-
+use crate::geoip::GeoIp;
 use crate::store::sqlite::SqliteStore;
+use crate::targets::Catalogue;
 
 /// Largest report body accepted.
 pub const MAX_REPORT_BYTES: usize = 64 * 1024;
@@ -32,20 +35,19 @@ pub const MAX_REPORT_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: SqliteStore,
-    pub targets: Arc<TargetList>,
-    /// The target list, serialised once at start.
-    pub targets_json: Arc<str>,
+    pub catalogue: Arc<Catalogue>,
+    pub geo: Arc<GeoIp>,
 }
 
 impl AppState {
-    pub fn new(store: SqliteStore, targets: TargetList) -> Self {
-        let targets_json = serde_json::to_string(&targets).expect("a TargetList always serialises").into();
-        AppState { store, targets: Arc::new(targets), targets_json }
+    pub fn new(store: SqliteStore, catalogue: Catalogue, geo: GeoIp) -> Self {
+        AppState { store, catalogue: Arc::new(catalogue), geo: Arc::new(geo) }
     }
 }
 
 /// Builds the whole service: the API under `/api/v1`, and the built client from `site`
-/// (any unknown path falls back to its `index.html`, as a single-page app needs).
+/// (any unknown path falls back to its `index.html`, as a single-page app needs). Serve it
+/// with `into_make_service_with_connect_info::<SocketAddr>()` so GeoIP sees the peer.
 pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
     let api = Router::new()
         .route("/targets", get(targets::get_targets))

@@ -1,14 +1,19 @@
-//! `vantage-collector`: the collector service.
+//! `vantage-collector`: the collector service and its target-list tools.
 //!
 //! Run with `vantage-collector serve --listen 127.0.0.1:8080 --database data/vantage.sqlite
-//! --site dist` (or `cargo xtask run`, which builds the client first).
+//! --site dist` (or `cargo xtask run`, which builds the client first);
+//! `vantage-collector targets check FILE` and `vantage-collector targets import-citizenlab FILE.csv`
+//! manage target lists.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vantage_collector::{app, store::sqlite::SqliteStore, targets, AppState};
+use vantage_collector::geoip::GeoIp;
+use vantage_collector::targets::{self, country_of_file, Catalogue};
+use vantage_collector::{app, citizenlab, store::sqlite::SqliteStore, AppState};
+use vantage_report::TargetList;
 
 #[derive(Parser)]
 #[command(name = "vantage-collector", version, about = "Collects anonymised Vantage reports and serves the client")]
@@ -27,18 +32,51 @@ enum Command {
         /// SQLite database file (created with its directory if missing).
         #[arg(long, default_value = "data/vantage.sqlite")]
         database: PathBuf,
-        /// Target list (JSON); the built-in default list when absent.
+        /// Global target list (JSON); the built-in default list when absent.
         #[arg(long)]
         targets: Option<PathBuf>,
+        /// Directory of per-country additions, one file per ISO code (`PK.json`).
+        #[arg(long)]
+        targets_dir: Option<PathBuf>,
+        /// MaxMind-format country database (GeoLite2-Country); countries are `ZZ` without it.
+        #[arg(long)]
+        geoip_country: Option<PathBuf>,
+        /// MaxMind-format ASN database (GeoLite2-ASN); networks are AS0 without it.
+        #[arg(long)]
+        geoip_asn: Option<PathBuf>,
         /// Directory of the built client (Trunk's `dist/`); API only when absent.
         #[arg(long)]
         site: Option<PathBuf>,
+    },
+    /// Work with target lists.
+    #[command(subcommand)]
+    Targets(TargetsCommand),
+}
+
+#[derive(Subcommand)]
+enum TargetsCommand {
+    /// Validate lists and print every problem, one per line. A file named like `PK.json` is
+    /// checked as a country's additions to the global list.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The global list country files are checked against; the built-in default when absent.
+        #[arg(long)]
+        global: Option<PathBuf>,
+    },
+    /// Convert a Citizen Lab test-list CSV into a Vantage list (written to standard output).
+    ImportCitizenlab {
+        file: PathBuf,
+        /// Version of the list produced.
+        #[arg(long, default_value = "citizenlab")]
+        version: String,
     },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "vantage_collector=info,tower_http=warn".into()),
         )
@@ -52,10 +90,56 @@ async fn main() -> ExitCode {
     }
 }
 
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// `targets check`: every problem of every file, one per line; fails if any.
+fn check(files: &[PathBuf], global: Option<&Path>) -> Result<(), String> {
+    let global = targets::load(global)?;
+    let mut bad = 0;
+    for file in files {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let problems = match TargetList::parse(&read(file)?) {
+            Err(e) => vec![e],
+            Ok(list) => match country_of_file(name) {
+                Some(country) => global.merge(country, &list).problems(),
+                None => list.problems(),
+            },
+        };
+        if problems.is_empty() {
+            println!("{}: ok", file.display());
+        }
+        for p in &problems {
+            println!("{}: {}: {}", file.display(), p.field, p.detail);
+        }
+        bad += problems.len();
+    }
+    if bad == 0 {
+        Ok(())
+    } else {
+        Err(format!("{bad} problem(s) found"))
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { listen, database, targets, site } => {
-            let list = targets::load(targets.as_deref())?;
+        Command::Targets(TargetsCommand::Check { files, global }) => check(&files, global.as_deref()),
+        Command::Targets(TargetsCommand::ImportCitizenlab { file, version }) => {
+            let import = citizenlab::import(&read(&file)?, &version).map_err(|e| format!("{}: {e}", file.display()))?;
+            for note in &import.notes {
+                eprintln!("{}: {note}", file.display());
+            }
+            eprintln!("{}: {} target(s) imported", file.display(), import.list.targets.len());
+            println!("{}", serde_json::to_string_pretty(&import.list).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Serve { listen, database, targets, targets_dir, geoip_country, geoip_asn, site } => {
+            let mut catalogue = Catalogue::new(targets::load(targets.as_deref())?);
+            if let Some(dir) = &targets_dir {
+                catalogue = catalogue.with_country_dir(dir)?;
+            }
+            let geo = GeoIp::open(geoip_country.as_deref(), geoip_asn.as_deref())?;
             if let Some(site) = &site {
                 if !site.join("index.html").is_file() {
                     return Err(format!("--site {}: no index.html there (build the client with `cargo xtask run`)", site.display()));
@@ -64,9 +148,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store = SqliteStore::open(&database).map_err(|e| format!("--database {}: {e}", database.display()))?;
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("--listen {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            tracing::info!(targets = list.targets.len(), version = %list.version, "target list loaded");
+            tracing::info!(
+                targets = catalogue.global.targets.len(),
+                version = %catalogue.global.version,
+                countries = ?catalogue.countries().collect::<Vec<_>>(),
+                "target lists loaded"
+            );
             println!("Vantage collector listening on http://{addr}/");
-            axum::serve(listener, app(AppState::new(store, list), site))
+            let service = app(AppState::new(store, catalogue, geo), site).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })

@@ -1,6 +1,10 @@
-//! The target list the collector serves: a file given with `--targets`, or the built-in
-//! default, validated before the collector starts.
+//! The target lists the collector serves: a global list (a file given with `--targets`, or the
+//! built-in default) plus, with `--targets-dir`, one file of additions per country
+//! (`PK.json`, `IR.json`, ...). A visitor gets the global list with their country's additions,
+//! the country coming from the GeoIP lookup of their address. Every list is validated, merged
+//! and serialised once, at start; a broken file stops the collector with its name.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use axum::extract::State;
@@ -8,34 +12,88 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use vantage_report::TargetList;
 
+use crate::peer::Peer;
 use crate::AppState;
 
-/// The built-in list: the four platforms of the Pakistan outage of 17 December 2023 and a
-/// control on the collector's own origin.
+/// The built-in list: see `docs/targets.md` for why each entry is there.
 pub const DEFAULT_TARGETS: &str = include_str!("../targets/default.json");
 
 /// Loads and validates a list; `None` gives the built-in default.
 pub fn load(path: Option<&Path>) -> Result<TargetList, String> {
     let (json, from) = match path {
-        Some(p) => (std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?, p.display().to_string()),
+        Some(p) => (read(p)?, p.display().to_string()),
         None => (DEFAULT_TARGETS.to_string(), "the built-in default list".to_string()),
     };
     TargetList::from_json(&json).map_err(|e| format!("{from}: {e}"))
 }
 
-/// `GET /api/v1/targets`
-pub async fn get_targets(State(state): State<AppState>) -> impl IntoResponse {
+fn read(p: &Path) -> Result<String, String> {
+    std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+}
+
+/// Is `name` a country file name (`PK.json`)? Returns the country code.
+pub fn country_of_file(name: &str) -> Option<&str> {
+    let code = name.strip_suffix(".json")?;
+    (code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())).then_some(code)
+}
+
+/// Every list the collector serves, serialised once.
+pub struct Catalogue {
+    pub global: TargetList,
+    global_json: String,
+    by_country: BTreeMap<String, (TargetList, String)>,
+}
+
+impl Catalogue {
+    pub fn new(global: TargetList) -> Catalogue {
+        let global_json = serde_json::to_string(&global).expect("a TargetList always serialises");
+        Catalogue { global, global_json, by_country: BTreeMap::new() }
+    }
+
+    /// Reads every `XX.json` in `dir` as that country's additions to the global list.
+    pub fn with_country_dir(mut self, dir: &Path) -> Result<Catalogue, String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("--targets-dir {}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| format!("--targets-dir {}: {e}", dir.display()))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let Some(country) = country_of_file(name) else {
+                return Err(format!("{}: country files are named by ISO code, like PK.json", path.display()));
+            };
+            let additions = TargetList::parse(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+            let merged = self.global.with_additions(country, &additions).map_err(|e| format!("{}: {e}", path.display()))?;
+            let json = serde_json::to_string(&merged).expect("a TargetList always serialises");
+            self.by_country.insert(country.to_string(), (merged, json));
+        }
+        Ok(self)
+    }
+
+    /// The list for a visitor from `country`, as JSON.
+    pub fn json_for(&self, country: &str) -> &str {
+        self.by_country.get(country).map_or(&self.global_json, |(_, json)| json)
+    }
+
+    /// Countries with additions.
+    pub fn countries(&self) -> impl Iterator<Item = &str> {
+        self.by_country.keys().map(String::as_str)
+    }
+}
+
+/// `GET /api/v1/targets`: the global list with the visitor's country additions.
+pub async fn get_targets(State(state): State<AppState>, Peer(peer): Peer) -> impl IntoResponse {
+    let origin = state.geo.lookup(peer);
     (
-        [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")],
-        state.targets_json.to_string(),
+        [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "private, no-cache")],
+        state.catalogue.json_for(&origin.country).to_string(),
     )
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_default_list_is_valid_and_covers_the_platforms_it_promises() {
-        let list = super::load(None).unwrap();
+        let list = load(None).unwrap();
         for id in [
             "x", "facebook", "instagram", "youtube", "whatsapp", "telegram", "tiktok", "signal", "snapchat", "reddit",
             "wikipedia", "google", "discord", "linkedin", "threads", "bluesky", "mastodon",
@@ -61,7 +119,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.json");
         std::fs::write(&p, r#"{"version":"1","targets":[{"id":"a","name":"A","category":"GRP","images":["http://a.example/x.png"],"fetch":"https://a.example/"}]}"#).unwrap();
-        let e = super::load(Some(&p)).unwrap_err();
+        let e = load(Some(&p)).unwrap_err();
         assert!(e.contains("t.json") && e.contains("targets[0].images[0]"), "{e}");
+    }
+
+    const ADDITION: &str = r#"{"version":"3","targets":[{"id":"aparat","name":"Aparat","category":"MMED","images":["https://www.aparat.com/favicon.ico"],"fetch":"https://www.aparat.com/"}]}"#;
+
+    #[test]
+    fn country_files_add_to_the_global_list() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("IR.json"), ADDITION).unwrap();
+        let c = Catalogue::new(load(None).unwrap()).with_country_dir(dir.path()).unwrap();
+        assert_eq!(c.countries().collect::<Vec<_>>(), ["IR"]);
+        let ir: TargetList = serde_json::from_str(c.json_for("IR")).unwrap();
+        assert!(ir.get("aparat").is_some() && ir.get("x").is_some());
+        assert!(ir.version.ends_with("+IR.3"), "{}", ir.version);
+        let pk: TargetList = serde_json::from_str(c.json_for("PK")).unwrap();
+        assert!(pk.get("aparat").is_none());
+    }
+
+    #[test]
+    fn a_bad_country_file_stops_the_start_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("iran.json"), ADDITION).unwrap();
+        let e = Catalogue::new(load(None).unwrap()).with_country_dir(dir.path()).err().unwrap();
+        assert!(e.contains("iran.json") && e.contains("ISO code"), "{e}");
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("IR.json"), ADDITION.replace("aparat", "x")).unwrap();
+        let e = Catalogue::new(load(None).unwrap()).with_country_dir(dir.path()).err().unwrap();
+        assert!(e.contains("IR.json") && e.contains("more than once"), "{e}");
     }
 }

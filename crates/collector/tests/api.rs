@@ -7,6 +7,8 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+use vantage_collector::geoip::GeoIp;
+use vantage_collector::targets::Catalogue;
 use vantage_collector::{app, ingest::now_secs, store::sqlite::SqliteStore, targets, AppState};
 use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext, SCHEMA_VERSION};
 
@@ -40,7 +42,7 @@ struct Harness {
 fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db/vantage.sqlite")).unwrap();
-    let router = app(AppState::new(store, targets::load(None).unwrap()), None);
+    let router = app(AppState::new(store, Catalogue::new(targets::load(None).unwrap()), GeoIp::default()), None);
     Harness { _dir: dir, router }
 }
 
@@ -135,16 +137,30 @@ async fn unknown_api_paths_answer_json_404() {
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "not_found");
 }
 
-/// Over a real socket the peer address exists; it must not reach the database files.
+/// A MaxMind database mapping 127.0.0.0/8 to `record`.
+fn loopback_db(path: &std::path::Path, kind: &str, record: serde_json::Value) {
+    let loopback = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0));
+    vantage_collector::geoip::testing::write_db(path, kind, &[(loopback, 8, record)]);
+}
+
+/// Over a real socket the peer address exists: it gives country and network, and must not
+/// reach the database files.
 #[tokio::test]
-async fn the_peer_address_is_never_written() {
+async fn the_peer_address_gives_country_and_network_and_is_never_written() {
     let dir = tempfile::tempdir().unwrap();
+    let geo_dir = tempfile::tempdir().unwrap();
+    let (country_db, asn_db) = (geo_dir.path().join("country.mmdb"), geo_dir.path().join("asn.mmdb"));
+    loopback_db(&country_db, "GeoLite2-Country", serde_json::json!({"country": {"iso_code": "PK"}}));
+    loopback_db(&asn_db, "GeoLite2-ASN", serde_json::json!({"autonomous_system_number": 17557}));
+    let geo = GeoIp::open(Some(&country_db), Some(&asn_db)).unwrap();
     let db = dir.path().join("vantage.sqlite");
     let store = SqliteStore::open(&db).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app(AppState::new(store, targets::load(None).unwrap()), None);
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let router = app(AppState::new(store, Catalogue::new(targets::load(None).unwrap()), geo), None);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+    });
 
     let body = serde_json::to_string(&report(ID)).unwrap();
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -157,6 +173,13 @@ async fn the_peer_address_is_never_written() {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(format!("GET /api/v1/export HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut export = String::new();
+    stream.read_to_string(&mut export).await.unwrap();
+    assert!(export.contains(r#""probe_cc":"PK""#) && export.contains(r#""probe_asn":"AS17557""#), "{export}");
+    assert!(!export.contains("127.0.0.1"), "{export}");
     server.abort();
 
     let mut scanned = 0;

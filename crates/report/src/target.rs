@@ -131,13 +131,19 @@ impl Target {
 impl TargetList {
     /// Parses and validates a list from JSON.
     pub fn from_json(json: &str) -> Result<Self, TargetListError> {
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let list: TargetList = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            err(if path == "." { "(document)".to_string() } else { path }, e.inner().to_string())
-        })?;
+        let list = TargetList::parse(json)?;
         list.validate()?;
         Ok(list)
+    }
+
+    /// Parses without validating: for country additions, which are validated once merged with
+    /// the global list, and for `targets check`, which lists every problem.
+    pub fn parse(json: &str) -> Result<Self, TargetListError> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            err(if path == "." { "(document)".to_string() } else { path }, e.inner().to_string())
+        })
     }
 
     /// Checks every rule; the first broken one is returned.
@@ -201,12 +207,17 @@ impl TargetList {
     /// Adds a country's additions to this (global) list: the version names both, and the
     /// result must pass every rule (ids may not clash with the global list's).
     pub fn with_additions(&self, country: &str, additions: &TargetList) -> Result<TargetList, TargetListError> {
-        let merged = TargetList {
-            version: format!("{}+{country}.{}", self.version, additions.version),
-            targets: self.targets.iter().chain(&additions.targets).cloned().collect(),
-        };
+        let merged = self.merge(country, additions);
         merged.validate()?;
         Ok(merged)
+    }
+
+    /// The merge of [`TargetList::with_additions`], not yet validated.
+    pub fn merge(&self, country: &str, additions: &TargetList) -> TargetList {
+        TargetList {
+            version: format!("{}+{country}.{}", self.version, additions.version),
+            targets: self.targets.iter().chain(&additions.targets).cloned().collect(),
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&Target> {
