@@ -32,7 +32,11 @@ impl ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, error: "invalid_report", field: Some(e.field), detail: e.detail }
+        if e.malformed {
+            ApiError { status: StatusCode::BAD_REQUEST, error: "malformed_json", field: Some(e.field), detail: e.detail }
+        } else {
+            ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, error: "invalid_report", field: Some(e.field), detail: e.detail }
+        }
     }
 }
 

@@ -2,12 +2,17 @@
 //! (`probe_cc`, `probe_asn`, `report_id`, `measurement_start_time`, `input`, `software_name`,
 //! `test_name`, `test_keys`, ...), so existing OONI tooling can read them.
 
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use vantage_report::timestamp::parse_utc;
 
 use crate::error::ApiError;
+use crate::store::ExportFilter;
 use crate::AppState;
 
 /// The test name Vantage measurements carry in exports.
@@ -42,7 +47,7 @@ impl ExportRow {
         json!({
             "data_format_version": "0.2.0",
             "report_id": self.report_id,
-            "measurement_start_time": self.measurement_start_minute.replace('T', " ").trim_end_matches('Z'),
+            "measurement_start_time": ooni_time(&self.measurement_start_minute),
             "probe_cc": self.probe_cc,
             "probe_asn": format!("AS{}", self.probe_asn),
             "software_name": self.software_name,
@@ -68,12 +73,167 @@ impl ExportRow {
     }
 }
 
-pub async fn get_export(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let rows = state.store.export().await.map_err(ApiError::internal)?;
-    let mut body = String::new();
-    for row in rows {
-        body.push_str(&row.to_ooni().to_string());
-        body.push('\n');
+/// Columns of the CSV export, in order.
+pub const CSV_COLUMNS: [&str; 15] = [
+    "measurement_start_time",
+    "probe_cc",
+    "probe_asn",
+    "report_id",
+    "input",
+    "target_id",
+    "control",
+    "verdict",
+    "reason",
+    "attempts",
+    "software_name",
+    "software_version",
+    "targets_version",
+    "browser_family",
+    "browser_major",
+];
+
+impl ExportRow {
+    /// The measurement as one CSV record (see [`CSV_COLUMNS`]).
+    pub fn to_csv_record(&self) -> Vec<String> {
+        let evidence: Value = serde_json::from_str(&self.evidence).unwrap_or(Value::Null);
+        vec![
+            ooni_time(&self.measurement_start_minute),
+            self.probe_cc.clone(),
+            format!("AS{}", self.probe_asn),
+            self.report_id.clone(),
+            self.input.clone(),
+            self.target_id.clone(),
+            self.control.to_string(),
+            self.verdict.clone(),
+            evidence["reason"]["kind"].as_str().unwrap_or("").to_string(),
+            evidence["attempts"].as_array().map_or(0, Vec::len).to_string(),
+            self.software_name.clone(),
+            self.software_version.clone(),
+            self.targets_version.clone(),
+            self.browser_family.clone(),
+            self.browser_major.to_string(),
+        ]
     }
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body))
+}
+
+/// `2023-12-17T15:00:00Z` → `2023-12-17 15:00:00`, OONI's format.
+fn ooni_time(minute: &str) -> String {
+    minute.replace('T', " ").trim_end_matches('Z').to_string()
+}
+
+/// Output format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jsonl,
+    Csv,
+}
+
+/// An export request's parameters, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportQuery {
+    pub filter: ExportFilter,
+    pub format: Format,
+}
+
+fn bad(field: &str, detail: impl Into<String>) -> ApiError {
+    ApiError { field: Some(field.into()), ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail) }
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or a full UTC timestamp.
+fn parse_time(field: &str, value: &str) -> Result<i64, ApiError> {
+    let full = if value.len() == 10 { format!("{value}T00:00:00Z") } else { value.to_string() };
+    parse_utc(&full).ok_or_else(|| bad(field, "must be a UTC date (2023-12-17) or time (2023-12-17T15:00:00Z)"))
+}
+
+impl ExportQuery {
+    /// Parses `since`, `until`, `country` and `format`; anything else is refused.
+    pub fn parse(query: Option<&str>) -> Result<ExportQuery, ApiError> {
+        let mut q = ExportQuery { filter: ExportFilter::default(), format: Format::Jsonl };
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match key.as_ref() {
+                "since" => q.filter.since = Some(parse_time("since", &value)?),
+                "until" => q.filter.until = Some(parse_time("until", &value)?),
+                "country" => {
+                    let code = value.to_ascii_uppercase();
+                    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                        return Err(bad("country", "must be a two-letter ISO code such as PK"));
+                    }
+                    q.filter.country = Some(code);
+                }
+                "format" => {
+                    q.format = match value.as_ref() {
+                        "jsonl" => Format::Jsonl,
+                        "csv" => Format::Csv,
+                        _ => return Err(bad("format", "must be jsonl or csv")),
+                    }
+                }
+                other => return Err(bad(other, "unknown parameter; use since, until, country, format")),
+            }
+        }
+        if let (Some(since), Some(until)) = (q.filter.since, q.filter.until) {
+            if since >= until {
+                return Err(bad("until", "must be after since"));
+            }
+        }
+        Ok(q)
+    }
+}
+
+fn csv_line(fields: &[String]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = w.write_record(fields);
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// `GET /api/v1/export?since=&until=&country=&format=jsonl|csv`, streamed row by row from the
+/// database: memory stays flat however much is exported.
+pub async fn get_export(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let q = ExportQuery::parse(query.as_deref())?;
+    let (tx, rx) = mpsc::channel::<ExportRow>(256);
+    let store = state.store.clone();
+    let filter = q.filter.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.export(filter, tx).await {
+            tracing::error!(error = %e, "export failed part way");
+        }
+    });
+    let format = q.format;
+    let header = (format == Format::Csv).then(|| csv_line(&CSV_COLUMNS.map(String::from)));
+    let rows = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|row| (row, rx)) }).map(move |row| {
+        Ok::<_, std::convert::Infallible>(match format {
+            Format::Jsonl => format!("{}\n", row.to_ooni()),
+            Format::Csv => csv_line(&row.to_csv_record()),
+        })
+    });
+    let body = Body::from_stream(futures_util::stream::iter(header.map(Ok)).chain(rows));
+    let content_type = match format {
+        Format::Jsonl => "application/x-ndjson",
+        Format::Csv => "text/csv; charset=utf-8",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_parameters_are_checked() {
+        let q = ExportQuery::parse(Some("since=2023-12-17&until=2023-12-18T00:00:00Z&country=pk&format=csv")).unwrap();
+        assert_eq!(q.filter.since, Some(1_702_771_200));
+        assert_eq!(q.filter.until, Some(1_702_857_600));
+        assert_eq!(q.filter.country.as_deref(), Some("PK"));
+        assert_eq!(q.format, Format::Csv);
+        assert_eq!(ExportQuery::parse(None).unwrap().format, Format::Jsonl);
+        for (query, field) in [
+            ("since=yesterday", "since"),
+            ("country=Pakistan", "country"),
+            ("format=xml", "format"),
+            ("ip=1", "ip"),
+            ("since=2023-12-18&until=2023-12-17", "until"),
+        ] {
+            assert_eq!(ExportQuery::parse(Some(query)).unwrap_err().field.as_deref(), Some(field), "{query}");
+        }
+    }
 }

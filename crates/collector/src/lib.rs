@@ -25,7 +25,7 @@ use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 use crate::geoip::GeoIp;
-use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
 use crate::targets::Catalogue;
 
 /// Largest report body accepted.
@@ -34,14 +34,25 @@ pub const MAX_REPORT_BYTES: usize = 64 * 1024;
 /// Everything a request handler may use.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: SqliteStore,
+    pub store: Arc<dyn Store>,
     pub catalogue: Arc<Catalogue>,
     pub geo: Arc<GeoIp>,
 }
 
 impl AppState {
-    pub fn new(store: SqliteStore, catalogue: Catalogue, geo: GeoIp) -> Self {
-        AppState { store, catalogue: Arc::new(catalogue), geo: Arc::new(geo) }
+    pub fn new(store: impl Store, catalogue: Catalogue, geo: GeoIp) -> Self {
+        AppState { store: Arc::new(store), catalogue: Arc::new(catalogue), geo: Arc::new(geo) }
+    }
+}
+
+/// `GET /healthz`: 200 when the storage can be read, 503 otherwise.
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {
+    match state.store.check().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ok\n"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n")
+        }
     }
 }
 
@@ -54,7 +65,7 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
         .route("/reports", post(ingest::post_report).layer(DefaultBodyLimit::max(MAX_REPORT_BYTES)))
         .route("/export", get(export::get_export))
         .fallback(error::not_found);
-    let mut router = Router::new().nest("/api/v1", api).route("/healthz", get(|| async { "ok\n" }));
+    let mut router = Router::new().nest("/api/v1", api).route("/healthz", get(healthz));
     if let Some(site) = site {
         let index = ServeFile::new(site.join("index.html"));
         router = router.fallback_service(ServeDir::new(site).fallback(index));

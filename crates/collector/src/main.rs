@@ -90,6 +90,21 @@ async fn main() -> ExitCode {
     }
 }
 
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
@@ -155,13 +170,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "target lists loaded"
             );
             println!("Vantage collector listening on http://{addr}/");
-            let service = app(AppState::new(store, catalogue, geo), site).into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, service)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await
-                .map_err(|e| e.to_string())
+            let state = AppState::new(store, catalogue, geo);
+            let store = state.store.clone();
+            let service = app(state, site).into_make_service_with_connect_info::<SocketAddr>();
+            // On SIGTERM or Ctrl-C: stop accepting, let requests in flight finish (each waits
+            // for its report's commit), then write whatever is still queued.
+            let served = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await;
+            store.close().await;
+            tracing::info!("stopped; every acknowledged report is stored");
+            served.map_err(|e| e.to_string())
         }
     }
 }

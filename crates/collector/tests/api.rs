@@ -117,7 +117,7 @@ async fn invalid_reports_get_a_json_error_naming_the_field_and_change_nothing() 
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["field"], "ip");
 
     let (status, body) = call(&h.router, post("{not json", "application/json")).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
     let (status, _) = call(&h.router, post(serde_json::to_string(&report(ID)).unwrap(), "application/xml")).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -189,4 +189,117 @@ async fn the_peer_address_gives_country_and_network_and_is_never_written() {
         assert!(!bytes.windows(9).any(|w| w == b"127.0.0.1"), "peer address found in the database files");
     }
     assert!(scanned > 0);
+}
+
+/// Every kind of bad input gets its documented 4xx, nothing is stored, and the collector stays
+/// healthy.
+#[tokio::test]
+async fn the_bad_input_suite() {
+    let h = harness();
+    let good = serde_json::to_value(report(ID)).unwrap();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        v.to_string().into_bytes()
+    };
+    let many: Vec<Value> = (0..101).map(|i| {
+        let mut m = good["measurements"][0].clone();
+        m["target_id"] = format!("t{i}").into();
+        m
+    }).collect();
+    let cases: Vec<(&str, Vec<u8>, &str, StatusCode, &str)> = vec![
+        ("malformed JSON", b"{\"schema_version\": 1,".to_vec(), "application/json", StatusCode::BAD_REQUEST, "malformed_json"),
+        ("not JSON at all", b"report=1".to_vec(), "application/json", StatusCode::BAD_REQUEST, "malformed_json"),
+        ("not UTF-8", [b"{\"report_id\": \"".as_slice(), &[0xff, 0xfe], b"\"}"].concat(), "application/json", StatusCode::BAD_REQUEST, "malformed_json"),
+        ("wrong type", with(&|v| v["deadline_ms"] = "fast".into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
+        ("missing field", with(&|v| { v.as_object_mut().unwrap().remove("report_id"); }), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
+        ("unknown field", with(&|v| v["probe_ip"] = "127.0.0.1".into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
+        ("huge array", with(&|v| v["measurements"] = Value::Array(many.clone())), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
+        ("negative timing", with(&|v| v["measurements"][0]["attempts"][0]["duration_ms"] = (-1.0).into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
+        ("absurd timing", with(&|v| v["measurements"][0]["attempts"][0]["duration_ms"] = 1e12.into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
+        ("invalid enum", with(&|v| v["measurements"][0]["attempts"][0]["outcome"] = "maybe".into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
+        ("future timestamp", with(&|v| v["measurement_start_time"] = "2099-01-01T00:00:00.000Z".into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
+        ("wrong media type", serde_json::to_vec(&good).unwrap(), "multipart/form-data", StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        ("oversized body", vec![b' '; 65 * 1024], "application/json", StatusCode::PAYLOAD_TOO_LARGE, ""),
+    ];
+    for (what, body, content_type, status, error) in cases {
+        let (got, answer) = call(&h.router, post(body, content_type)).await;
+        assert_eq!(got, status, "{what}: {answer}");
+        if !error.is_empty() {
+            let v: Value = serde_json::from_str(&answer).unwrap_or_else(|_| panic!("{what}: not a JSON error: {answer}"));
+            assert_eq!(v["error"], error, "{what}: {answer}");
+            assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{what}: {answer}");
+        }
+    }
+    let (_, export) = call(&h.router, Request::get("/api/v1/export").body(Body::empty()).unwrap()).await;
+    assert_eq!(export, "", "nothing may be stored from refused reports");
+    let (status, _) = call(&h.router, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "still healthy");
+    let (status, _) = call(&h.router, post(serde_json::to_vec(&good).unwrap(), "application/json")).await;
+    assert_eq!(status, StatusCode::CREATED, "and still taking good reports");
+}
+
+/// Concurrent submissions are batched by the writer; each is acknowledged with its own id and
+/// stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reports_are_each_stored_once() {
+    let h = harness();
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let router = h.router.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("{i:032x}");
+            let body = serde_json::to_vec(&report(&id)).unwrap();
+            call(&router, post(body, "application/json")).await
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.insert(serde_json::from_str::<Value>(&body).unwrap()["id"].as_i64().unwrap());
+    }
+    assert_eq!(ids.len(), 300, "every report has its own row");
+    let (_, export) = call(&h.router, Request::get("/api/v1/export").body(Body::empty()).unwrap()).await;
+    assert_eq!(export.lines().count(), 600);
+}
+
+#[tokio::test]
+async fn exports_filter_by_time_and_country_and_speak_csv() {
+    let h = harness();
+    let (status, _) = call(&h.router, post(serde_json::to_vec(&report(ID)).unwrap(), "application/json")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let get = |q: &str| Request::get(format!("/api/v1/export?{q}")).body(Body::empty()).unwrap();
+    let (_, all) = call(&h.router, get("country=ZZ")).await;
+    assert_eq!(all.lines().count(), 2);
+    let (_, none) = call(&h.router, get("country=PK")).await;
+    assert_eq!(none, "");
+    let (_, old) = call(&h.router, get("until=2023-12-18")).await;
+    assert_eq!(old, "", "nothing was measured before the report's time");
+    let (_, csv) = call(&h.router, get("format=csv")).await;
+    let mut lines = csv.lines();
+    assert_eq!(lines.next().unwrap(), vantage_collector::export::CSV_COLUMNS.join(","));
+    let row = lines.next().unwrap();
+    assert!(row.contains(",ZZ,AS0,") && row.contains(ID) && row.contains(",blocked,failed_fast,2,"), "{row}");
+    let (status, body) = call(&h.router, get("format=xml")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["field"], "format");
+}
+
+/// The export's JSON Lines follow OONI's base data format.
+#[tokio::test]
+async fn export_lines_follow_the_ooni_base_data_format() {
+    let h = harness();
+    call(&h.router, post(serde_json::to_vec(&report(ID)).unwrap(), "application/json")).await;
+    let (_, export) = call(&h.router, Request::get("/api/v1/export").body(Body::empty()).unwrap()).await;
+    let line: Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+    for key in ["data_format_version", "report_id", "measurement_start_time", "probe_cc", "probe_asn", "software_name", "software_version", "test_name", "test_version", "input", "annotations", "test_keys"] {
+        assert!(line.get(key).is_some(), "{key} missing: {line}");
+    }
+    assert!(line.get("probe_ip").is_none(), "no address, not even a redacted one");
+    let time = line["measurement_start_time"].as_str().unwrap();
+    assert!(time.len() == 19 && &time[10..11] == " " && time.ends_with(":00"), "{time}");
+    assert!(line["probe_asn"].as_str().unwrap().starts_with("AS"));
+    assert_eq!(line["software_name"], "vantage-web");
+    assert_eq!(line["data_format_version"], "0.2.0");
 }

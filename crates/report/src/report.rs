@@ -125,10 +125,14 @@ pub fn measurements_from(list: &TargetList, attempts: Vec<Vec<Attempt>>, deadlin
 pub struct ValidationError {
     pub field: String,
     pub detail: String,
+    /// The body is not JSON at all (syntax error, truncated, not UTF-8), as opposed to JSON
+    /// that breaks the schema.
+    #[serde(skip)]
+    pub malformed: bool,
 }
 
 fn err(field: impl Into<String>, detail: impl Into<String>) -> ValidationError {
-    ValidationError { field: field.into(), detail: detail.into() }
+    ValidationError { field: field.into(), detail: detail.into(), malformed: false }
 }
 
 fn is_short_token(s: &str, max: usize) -> bool {
@@ -142,7 +146,12 @@ impl Report {
         let de = &mut serde_json::Deserializer::from_slice(body);
         let report: Report = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            err(if path == "." { "(body)".to_string() } else { path }, e.inner().to_string())
+            let malformed = !e.inner().is_data();
+            ValidationError {
+                field: if path == "." || malformed { "(body)".to_string() } else { path },
+                detail: e.inner().to_string(),
+                malformed,
+            }
         })?;
         report.validate(now)?;
         Ok(report)

@@ -1,116 +1,81 @@
-//! SQLite storage: one file, WAL journal, synchronous commits so that a report acknowledged
-//! with 201 survives a crash.
+//! SQLite storage: one file, WAL journal, synchronous commits, and one writer thread that
+//! takes reports from a channel and commits them in batches, so thousands of reports a second
+//! cost a few fsyncs rather than thousands. A report is acknowledged only after the commit
+//! that holds it. Reads (export, health) use their own connections and never wait for writes.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 
-use rusqlite::{params, Connection, OptionalExtension};
-use vantage_report::timestamp::format_minute;
-use vantage_report::{timestamp::parse_utc, Report};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+use vantage_report::timestamp::{format_minute, parse_utc};
+use vantage_report::Report;
 
-use super::{Origin, StoreError};
+use super::{ExportFilter, Origin, Store, StoreError};
 use crate::export::ExportRow;
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE reports (
-    id                      INTEGER PRIMARY KEY,
-    report_id               TEXT NOT NULL UNIQUE,
-    received_minute         TEXT NOT NULL,
-    measurement_start_minute TEXT NOT NULL,
-    probe_cc                TEXT NOT NULL,
-    probe_asn               INTEGER NOT NULL,
-    software_name           TEXT NOT NULL,
-    software_version        TEXT NOT NULL,
-    targets_version         TEXT NOT NULL,
-    browser_family          TEXT NOT NULL,
-    browser_major           INTEGER NOT NULL,
-    connection_type         TEXT,
-    deadline_ms             REAL NOT NULL
-);
-CREATE TABLE measurements (
-    id          INTEGER PRIMARY KEY,
-    report      INTEGER NOT NULL REFERENCES reports(id),
-    target_id   TEXT NOT NULL,
-    input       TEXT NOT NULL,
-    control     INTEGER NOT NULL,
-    verdict     TEXT NOT NULL,
-    evidence    TEXT NOT NULL
-);
-CREATE INDEX measurements_report ON measurements(report);
-"#];
+/// Schema migrations, applied in order at start; `PRAGMA user_version` records how many ran.
+/// Append, never edit: a deployed database has run the earlier ones.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_reports.sql")];
 
-/// A SQLite store shared by all handlers; blocking work runs off the async threads.
-#[derive(Clone)]
+/// Most reports committed in one transaction.
+const MAX_BATCH: usize = 1_000;
+/// Reports that may wait for the writer before submitters wait too.
+const QUEUE: usize = 20_000;
+
+type Ack = oneshot::Sender<Result<i64, StoreError>>;
+
+struct Job {
+    report: Report,
+    origin: Origin,
+    received: i64,
+    ack: Ack,
+}
+
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    queue: mpsc::WeakSender<Job>,
+}
+
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file, brings its schema up to date and starts
+    /// the writer.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Path { path: dir.display().to_string(), source })?;
         }
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut conn = open(path)?;
         migrate(&mut conn)?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let queue = tx.downgrade();
+        let writer = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(conn, rx))
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        Ok(SqliteStore { path: path.to_path_buf(), jobs: Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)), queue })
     }
 
-    async fn with_conn<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Task("database lock poisoned".into()))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
-    }
-
-    /// Stores a validated report; returns its row id once the commit is durable.
-    pub async fn insert(&self, report: Report, origin: Origin, received: i64) -> Result<i64, StoreError> {
-        self.with_conn(move |conn| insert(conn, &report, &origin, received)).await
-    }
-
-    /// Every stored measurement, oldest first.
-    pub async fn export(&self) -> Result<Vec<ExportRow>, StoreError> {
-        self.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT r.report_id, r.measurement_start_minute, r.probe_cc, r.probe_asn, r.software_name,
-                        r.software_version, r.targets_version, r.browser_family, r.browser_major,
-                        r.connection_type, r.deadline_ms, m.target_id, m.input, m.control, m.verdict, m.evidence
-                 FROM measurements m JOIN reports r ON r.id = m.report ORDER BY m.id",
-            )?;
-            let rows = stmt.query_map([], |row| {
-                Ok(ExportRow {
-                    report_id: row.get(0)?,
-                    measurement_start_minute: row.get(1)?,
-                    probe_cc: row.get(2)?,
-                    probe_asn: row.get(3)?,
-                    software_name: row.get(4)?,
-                    software_version: row.get(5)?,
-                    targets_version: row.get(6)?,
-                    browser_family: row.get(7)?,
-                    browser_major: row.get(8)?,
-                    connection_type: row.get(9)?,
-                    deadline_ms: row.get(10)?,
-                    target_id: row.get(11)?,
-                    input: row.get(12)?,
-                    control: row.get(13)?,
-                    verdict: row.get(14)?,
-                    evidence: row.get(15)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+    fn sender(&self) -> Option<mpsc::Sender<Job>> {
+        self.jobs.lock().ok()?.clone()
     }
 }
 
@@ -125,44 +90,156 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn insert(conn: &mut Connection, r: &Report, origin: &Origin, received: i64) -> Result<i64, StoreError> {
-    let tx = conn.transaction()?;
-    let exists: Option<i64> =
-        tx.query_row("SELECT id FROM reports WHERE report_id = ?1", [&r.report_id], |row| row.get(0)).optional()?;
-    if exists.is_some() {
-        return Err(StoreError::Duplicate);
+/// The writer: block for one job, take whatever else is queued (up to a batch), commit them
+/// together, then acknowledge each. Ends when every sender is gone and the queue is empty.
+fn write_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match write_batch(&mut conn, &batch) {
+            Ok(results) => {
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.ack.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, reports = batch.len(), "batch commit failed; nothing in it was acknowledged");
+                for job in batch.drain(..) {
+                    let _ = job.ack.send(Err(StoreError::Task(e.to_string())));
+                }
+            }
+        }
     }
-    // Validation has already parsed the start time; minute precision is all that is kept.
-    let start = parse_utc(&r.measurement_start_time).unwrap_or(received);
-    tx.prepare_cached(
-        "INSERT INTO reports (report_id, received_minute, measurement_start_minute, probe_cc, probe_asn,
-            software_name, software_version, targets_version, browser_family, browser_major, connection_type, deadline_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        r.report_id,
-        format_minute(received),
-        format_minute(start),
-        origin.country,
-        origin.asn,
-        r.software_name,
-        r.software_version,
-        r.targets_version,
-        r.browser.family,
-        r.browser.major,
-        r.connection_type,
-        r.deadline_ms,
-    ])?;
-    let id = tx.last_insert_rowid();
+}
+
+/// One transaction for the whole batch; a duplicate affects only its own report.
+fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<Vec<Result<i64, StoreError>>, rusqlite::Error> {
+    let tx = conn.transaction()?;
+    let mut results = Vec::with_capacity(batch.len());
     {
-        let mut stmt = tx.prepare_cached(
+        let mut report_stmt = tx.prepare_cached(
+            "INSERT INTO reports (report_id, received_minute, measurement_start_minute, measurement_start, probe_cc, probe_asn,
+                software_name, software_version, targets_version, browser_family, browser_major, connection_type, deadline_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (report_id) DO NOTHING",
+        )?;
+        let mut measurement_stmt = tx.prepare_cached(
             "INSERT INTO measurements (report, target_id, input, control, verdict, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        for m in &r.measurements {
-            let evidence = serde_json::json!({ "reason": m.reason, "attempts": m.attempts }).to_string();
-            stmt.execute(params![id, m.target_id, m.input, m.control, m.verdict.as_str(), evidence])?;
+        for Job { report: r, origin, received, .. } in batch {
+            // Validation has parsed the start time already; minute precision is all that is kept.
+            let start = parse_utc(&r.measurement_start_time).unwrap_or(*received);
+            let start_minute = start - start.rem_euclid(60);
+            let inserted = report_stmt.execute(params![
+                r.report_id,
+                format_minute(*received),
+                format_minute(start),
+                start_minute,
+                origin.country,
+                origin.asn,
+                r.software_name,
+                r.software_version,
+                r.targets_version,
+                r.browser.family,
+                r.browser.major,
+                r.connection_type,
+                r.deadline_ms,
+            ])?;
+            if inserted == 0 {
+                results.push(Err(StoreError::Duplicate));
+                continue;
+            }
+            let id = tx.last_insert_rowid();
+            for m in &r.measurements {
+                let evidence = serde_json::json!({ "reason": m.reason, "attempts": m.attempts }).to_string();
+                measurement_stmt.execute(params![id, m.target_id, m.input, m.control, m.verdict.as_str(), evidence])?;
+            }
+            results.push(Ok(id));
         }
     }
     tx.commit()?;
-    Ok(id)
+    Ok(results)
+}
+
+fn export_rows(path: &Path, filter: &ExportFilter, sink: &mpsc::Sender<ExportRow>) -> Result<(), StoreError> {
+    let conn = open_reader(path)?;
+    let mut stmt = conn.prepare(
+        "SELECT r.report_id, r.measurement_start_minute, r.probe_cc, r.probe_asn, r.software_name,
+                r.software_version, r.targets_version, r.browser_family, r.browser_major,
+                r.connection_type, r.deadline_ms, m.target_id, m.input, m.control, m.verdict, m.evidence
+         FROM measurements m JOIN reports r ON r.id = m.report
+         WHERE (?1 IS NULL OR r.measurement_start >= ?1)
+           AND (?2 IS NULL OR r.measurement_start < ?2)
+           AND (?3 IS NULL OR r.probe_cc = ?3)
+         ORDER BY m.id",
+    )?;
+    let mut rows = stmt.query(params![filter.since, filter.until, filter.country])?;
+    while let Some(row) = rows.next()? {
+        let item = ExportRow {
+            report_id: row.get(0)?,
+            measurement_start_minute: row.get(1)?,
+            probe_cc: row.get(2)?,
+            probe_asn: row.get(3)?,
+            software_name: row.get(4)?,
+            software_version: row.get(5)?,
+            targets_version: row.get(6)?,
+            browser_family: row.get(7)?,
+            browser_major: row.get(8)?,
+            connection_type: row.get(9)?,
+            deadline_ms: row.get(10)?,
+            target_id: row.get(11)?,
+            input: row.get(12)?,
+            control: row.get(13)?,
+            verdict: row.get(14)?,
+            evidence: row.get(15)?,
+        };
+        if sink.blocking_send(item).is_err() {
+            break; // the client hung up
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert(&self, report: Report, origin: Origin, received: i64) -> Result<i64, StoreError> {
+        let jobs = self.sender().ok_or(StoreError::Closed)?;
+        let (ack, done) = oneshot::channel();
+        jobs.send(Job { report, origin, received, ack }).await.map_err(|_| StoreError::Closed)?;
+        done.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn export(&self, filter: ExportFilter, sink: mpsc::Sender<ExportRow>) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || export_rows(&path, &filter, &sink)).await.map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            open_reader(&path)?.query_row("SELECT count(*) FROM reports WHERE 0", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.queue.upgrade().map_or(0, |tx| tx.max_capacity() - tx.capacity())
+    }
+
+    async fn close(&self) {
+        // Dropping the last sender lets the writer drain the queue and end.
+        drop(self.jobs.lock().ok().and_then(|mut j| j.take()));
+        let writer = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(writer) = writer {
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
+    }
 }
