@@ -46,9 +46,28 @@ pub async fn post_report(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Stored>), ApiError> {
-    check_content_type(&headers)?;
+    let started = std::time::Instant::now();
+    let result = ingest(&state, peer, &headers, &body).await;
+    match &result {
+        Ok(_) => state.metrics.accepted(started.elapsed()),
+        Err(e) => state.metrics.rejected(e.error, started.elapsed()),
+    }
+    result
+}
+
+async fn ingest(state: &AppState, peer: Option<std::net::IpAddr>, headers: &HeaderMap, body: &[u8]) -> Result<(StatusCode, Json<Stored>), ApiError> {
+    if let (Some(limiter), Some(ip)) = (&state.limiter, peer) {
+        if !limiter.allow(ip) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many reports from your network in a short time; try again in a minute",
+            ));
+        }
+    }
+    check_content_type(headers)?;
     let now = now_secs();
-    let report = Report::from_json(&body, now)?;
+    let report = Report::from_json(body, now)?;
     let report_id = report.report_id.clone();
     // The address is used here and dropped with `peer`: only its country and network go on.
     let origin = state.geo.lookup(peer);

@@ -12,7 +12,9 @@ pub mod error;
 pub mod export;
 pub mod geoip;
 pub mod ingest;
+pub mod metrics;
 pub mod peer;
+pub mod ratelimit;
 pub mod store;
 pub mod targets;
 
@@ -37,11 +39,44 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub catalogue: Arc<Catalogue>,
     pub geo: Arc<GeoIp>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Per-address limit on submissions; none when off.
+    pub limiter: Option<Arc<ratelimit::RateLimiter>>,
+    /// Header a trusted reverse proxy puts the client address in (e.g. `X-Forwarded-For`).
+    pub proxy_header: Option<axum::http::HeaderName>,
+    /// Origins (embedding sites) allowed to submit cross-origin.
+    pub cors_origins: Vec<axum::http::HeaderValue>,
 }
 
 impl AppState {
     pub fn new(store: impl Store, catalogue: Catalogue, geo: GeoIp) -> Self {
-        AppState { store: Arc::new(store), catalogue: Arc::new(catalogue), geo: Arc::new(geo) }
+        AppState {
+            store: Arc::new(store),
+            catalogue: Arc::new(catalogue),
+            geo: Arc::new(geo),
+            metrics: Arc::default(),
+            limiter: None,
+            proxy_header: None,
+            cors_origins: Vec::new(),
+        }
+    }
+
+    /// Lets pages on these origins submit reports (CORS), e.g. a widget's host.
+    pub fn with_cors_origins(mut self, origins: Vec<axum::http::HeaderValue>) -> Self {
+        self.cors_origins = origins;
+        self
+    }
+
+    /// Limits submissions to `per_minute` per address (bursts of `burst`).
+    pub fn with_rate_limit(mut self, per_minute: u32, burst: u32) -> Self {
+        self.limiter = Some(Arc::new(ratelimit::RateLimiter::new(per_minute, burst)));
+        self
+    }
+
+    /// Believes the client address in `header`, as set by a reverse proxy in front.
+    pub fn with_proxy_header(mut self, header: axum::http::HeaderName) -> Self {
+        self.proxy_header = Some(header);
+        self
     }
 }
 
@@ -60,12 +95,24 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 /// (any unknown path falls back to its `index.html`, as a single-page app needs). Serve it
 /// with `into_make_service_with_connect_info::<SocketAddr>()` so GeoIP sees the peer.
 pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
+    // Cross-origin submissions only from the origins configured; text/plain bodies (what
+    // navigator.sendBeacon sends) need no preflight, JSON ones are allowed one.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(state.cors_origins.clone())
+        .allow_methods([axum::http::Method::POST])
+        .allow_headers([axum::http::header::CONTENT_TYPE]);
     let api = Router::new()
         .route("/targets", get(targets::get_targets))
-        .route("/reports", post(ingest::post_report).layer(DefaultBodyLimit::max(MAX_REPORT_BYTES)))
+        .route(
+            "/reports",
+            post(ingest::post_report).layer(tower::ServiceBuilder::new().layer(cors).layer(DefaultBodyLimit::max(MAX_REPORT_BYTES))),
+        )
         .route("/export", get(export::get_export))
         .fallback(error::not_found);
-    let mut router = Router::new().nest("/api/v1", api).route("/healthz", get(healthz));
+    let mut router = Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::get_metrics));
     if let Some(site) = site {
         let index = ServeFile::new(site.join("index.html"));
         router = router.fallback_service(ServeDir::new(site).fallback(index));

@@ -47,6 +47,20 @@ enum Command {
         /// Directory of the built client (Trunk's `dist/`); API only when absent.
         #[arg(long)]
         site: Option<PathBuf>,
+        /// Reports accepted per address per minute (held in memory only); 0 turns the limit off.
+        #[arg(long, default_value_t = 30)]
+        rate_limit: u32,
+        /// How many reports an address may send at once before the per-minute rate applies.
+        #[arg(long, default_value_t = 10)]
+        rate_burst: u32,
+        /// Believe the client address in this header (e.g. X-Forwarded-For). Only behind a
+        /// reverse proxy that sets it: otherwise any client could claim any address.
+        #[arg(long)]
+        trust_proxy_header: Option<String>,
+        /// An origin allowed to submit reports from its pages (repeatable), e.g. a news site
+        /// embedding the widget.
+        #[arg(long = "allow-origin")]
+        allow_origins: Vec<String>,
     },
     /// Work with target lists.
     #[command(subcommand)]
@@ -149,7 +163,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", serde_json::to_string_pretty(&import.list).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Serve { listen, database, targets, targets_dir, geoip_country, geoip_asn, site } => {
+        Command::Serve {
+            listen,
+            database,
+            targets,
+            targets_dir,
+            geoip_country,
+            geoip_asn,
+            site,
+            rate_limit,
+            rate_burst,
+            trust_proxy_header,
+            allow_origins,
+        } => {
             let mut catalogue = Catalogue::new(targets::load(targets.as_deref())?);
             if let Some(dir) = &targets_dir {
                 catalogue = catalogue.with_country_dir(dir)?;
@@ -170,7 +196,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "target lists loaded"
             );
             println!("Vantage collector listening on http://{addr}/");
-            let state = AppState::new(store, catalogue, geo);
+            let mut state = AppState::new(store, catalogue, geo);
+            if rate_limit > 0 {
+                state = state.with_rate_limit(rate_limit, rate_burst);
+            }
+            if let Some(name) = trust_proxy_header {
+                let header = axum::http::HeaderName::try_from(name.as_str()).map_err(|e| format!("--trust-proxy-header {name:?}: {e}"))?;
+                state = state.with_proxy_header(header);
+            }
+            let origins = allow_origins
+                .iter()
+                .map(|o| axum::http::HeaderValue::from_str(o).map_err(|e| format!("--allow-origin {o:?}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            state = state.with_cors_origins(origins);
             let store = state.store.clone();
             let service = app(state, site).into_make_service_with_connect_info::<SocketAddr>();
             // On SIGTERM or Ctrl-C: stop accepting, let requests in flight finish (each waits

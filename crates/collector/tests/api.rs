@@ -303,3 +303,75 @@ async fn export_lines_follow_the_ooni_base_data_format() {
     assert_eq!(line["software_name"], "vantage-web");
     assert_eq!(line["data_format_version"], "0.2.0");
 }
+
+fn harness_with(f: impl FnOnce(AppState) -> AppState, geo: GeoIp) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("vantage.sqlite")).unwrap();
+    let state = f(AppState::new(store, Catalogue::new(targets::load(None).unwrap()), geo));
+    let peer: std::net::SocketAddr = "127.0.0.1:50000".parse().unwrap();
+    let router = app(state, None).layer(axum::extract::connect_info::MockConnectInfo(peer));
+    Harness { _dir: dir, router }
+}
+
+#[tokio::test]
+async fn submissions_are_rate_limited_per_address_and_counted_in_metrics() {
+    let h = harness_with(|s| s.with_rate_limit(60, 2), GeoIp::default());
+    for i in 0..2 {
+        let (status, body) = call(&h.router, post(serde_json::to_vec(&report(&format!("{i:032x}"))).unwrap(), "application/json")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = call(&h.router, post(serde_json::to_vec(&report(&format!("{:032x}", 9))).unwrap(), "application/json")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "rate_limited");
+
+    let (status, metrics) = call(&h.router, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(metrics.contains("vantage_reports_accepted_total 2"), "{metrics}");
+    assert!(metrics.contains("vantage_reports_rejected_total{reason=\"rate_limited\"} 1"), "{metrics}");
+    assert!(metrics.contains("vantage_ingest_seconds_count 3"), "{metrics}");
+    assert!(metrics.contains("vantage_write_queue_depth 0"), "{metrics}");
+    assert!(!metrics.contains("127.0.0.1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn the_proxy_header_is_believed_only_when_configured() {
+    let geo_dir = tempfile::tempdir().unwrap();
+    let db = geo_dir.path().join("country.mmdb");
+    let net = std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 0));
+    vantage_collector::geoip::testing::write_db(&db, "GeoLite2-Country", &[(net, 24, serde_json::json!({"country": {"iso_code": "PK"}}))]);
+    let forwarded = |id: &str| {
+        Request::post("/api/v1/reports")
+            .header("content-type", "application/json")
+            // A client can send anything before the proxy's own entry; the last one counts.
+            .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+            .body(Body::from(serde_json::to_vec(&report(id)).unwrap()))
+            .unwrap()
+    };
+    let trusting = harness_with(|s| s.with_proxy_header("x-forwarded-for".parse().unwrap()), GeoIp::open(Some(&db), None).unwrap());
+    assert_eq!(call(&trusting.router, forwarded(ID)).await.0, StatusCode::CREATED);
+    let (_, export) = call(&trusting.router, Request::get("/api/v1/export").body(Body::empty()).unwrap()).await;
+    assert!(export.contains(r#""probe_cc":"PK""#), "{export}");
+    assert!(!export.contains("203.0.113.9") && !export.contains("198.51.100.1"));
+
+    let default = harness_with(|s| s, GeoIp::open(Some(&db), None).unwrap());
+    assert_eq!(call(&default.router, forwarded(ID)).await.0, StatusCode::CREATED);
+    let (_, export) = call(&default.router, Request::get("/api/v1/export").body(Body::empty()).unwrap()).await;
+    assert!(export.contains(r#""probe_cc":"ZZ""#), "the header must be ignored by default: {export}");
+}
+
+#[tokio::test]
+async fn cross_origin_submissions_only_from_allowed_origins() {
+    let h = harness_with(|s| s.with_cors_origins(vec!["https://news.example".parse().unwrap()]), GeoIp::default());
+    let preflight = |origin: &str| {
+        Request::options("/api/v1/reports")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let res = h.router.clone().oneshot(preflight("https://news.example")).await.unwrap();
+    assert_eq!(res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("https://news.example"));
+    let res = h.router.clone().oneshot(preflight("https://elsewhere.example")).await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
