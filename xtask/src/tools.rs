@@ -93,6 +93,22 @@ fn ensure_apt_tool(probe: &str, packages: &[&str]) -> Result<(), String> {
     if version_of(probe, "--version").is_some() {
         return Ok(());
     }
+    apt_install(probe, packages)
+}
+
+/// Debian's PostgreSQL server, which lives outside PATH (`/usr/lib/postgresql/NN/bin`); the
+/// tests start their own throwaway server from it.
+fn ensure_postgres() -> Result<(), String> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| dirs.filter_map(Result::ok).any(|d| d.path().join("bin/postgres").is_file()))
+        .unwrap_or(false);
+    if installed {
+        return Ok(());
+    }
+    apt_install("the PostgreSQL server", &["postgresql"])
+}
+
+fn apt_install(probe: &str, packages: &[&str]) -> Result<(), String> {
     println!("xtask: {probe} is missing; installing {} with apt-get", packages.join(" "));
     let root_user = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
     let apt = |args: &[&str]| {
@@ -130,6 +146,7 @@ pub fn ensure_all(for_tests: bool) -> Result<(), String> {
     ensure_binaryen()?;
     if for_tests {
         ensure_apt_tool("chromedriver", &["chromium", "chromium-driver"])?;
+        ensure_postgres()?;
     }
     Ok(())
 }

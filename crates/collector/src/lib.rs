@@ -17,6 +17,8 @@ pub mod peer;
 pub mod ratelimit;
 pub mod store;
 pub mod targets;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,8 +52,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: impl Store, catalogue: Catalogue, geo: GeoIp) -> Self {
+        AppState::shared(Arc::new(store), catalogue, geo)
+    }
+
+    /// The same, for a store already behind a pointer (what `store::open` gives).
+    pub fn shared(store: Arc<dyn Store>, catalogue: Catalogue, geo: GeoIp) -> Self {
         AppState {
-            store: Arc::new(store),
+            store,
             catalogue: Arc::new(catalogue),
             geo: Arc::new(geo),
             metrics: Arc::default(),

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use vantage_collector::geoip::GeoIp;
 use vantage_collector::targets::{self, country_of_file, Catalogue};
-use vantage_collector::{app, citizenlab, store::sqlite::SqliteStore, AppState};
+use vantage_collector::{app, citizenlab, AppState};
 use vantage_report::TargetList;
 
 #[derive(Parser)]
@@ -29,9 +29,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// SQLite database file (created with its directory if missing).
+        /// SQLite database file (created with its directory if missing), or a
+        /// `postgres://user@host:port/db` URL that several collectors may share.
         #[arg(long, default_value = "data/vantage.sqlite")]
-        database: PathBuf,
+        database: String,
         /// Global target list (JSON); the built-in default list when absent.
         #[arg(long)]
         targets: Option<PathBuf>,
@@ -186,7 +187,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     return Err(format!("--site {}: no index.html there (build the client with `cargo xtask run`)", site.display()));
                 }
             }
-            let store = SqliteStore::open(&database).map_err(|e| format!("--database {}: {e}", database.display()))?;
+            let store = vantage_collector::store::open(&database).await.map_err(|e| format!("--database {database}: {e}"))?;
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("--listen {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(
@@ -196,7 +197,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "target lists loaded"
             );
             println!("Vantage collector listening on http://{addr}/");
-            let mut state = AppState::new(store, catalogue, geo);
+            let mut state = AppState::shared(store.into(), catalogue, geo);
             if rate_limit > 0 {
                 state = state.with_rate_limit(rate_limit, rate_burst);
             }

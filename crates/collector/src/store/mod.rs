@@ -4,6 +4,7 @@
 //! Only anonymised data arrives here: the report as validated, plus country and network codes
 //! and minute-precision times. There is no column an address could go into.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -45,12 +46,23 @@ pub enum StoreError {
     Duplicate,
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(String),
     #[error("database path {path}: {source}")]
     Path { path: String, source: std::io::Error },
     #[error("storage is shutting down")]
     Closed,
     #[error("storage task failed: {0}")]
     Task(String),
+}
+
+/// Opens the store a `--database` value names: a `postgres://` URL, or a SQLite file path.
+pub async fn open(database: &str) -> Result<Box<dyn Store>, StoreError> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        Ok(Box::new(postgres::PostgresStore::open(database).await?))
+    } else {
+        Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(database))?))
+    }
 }
 
 /// A report store.

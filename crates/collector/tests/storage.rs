@@ -1,0 +1,124 @@
+//! The storage suite, run against both backends: SQLite (a real file) and PostgreSQL (a real
+//! server, started for the test in a temporary directory).
+//!
+//! Run with `cargo test -p vantage-collector --test storage` (PostgreSQL must be installed;
+//! `cargo xtask test` installs it).
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use vantage_collector::export::ExportRow;
+use vantage_collector::store::{ExportFilter, Origin, Store, StoreError};
+use vantage_collector::testing::TestPostgres;
+use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext, SCHEMA_VERSION};
+
+const START: i64 = 1_702_825_230; // 2023-12-17T15:00:30Z
+
+fn report(n: u32, start: i64) -> Report {
+    let ctx = RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
+    let m = |id: &str, control, o| {
+        let attempts = vec![Attempt::new(ProbeKind::Image, o, 20.5), Attempt::new(ProbeKind::Fetch, o, 15.0)];
+        let d = decide(&attempts, &ctx);
+        Measurement { target_id: id.into(), input: format!("https://{id}.example/favicon.ico"), control, verdict: d.verdict, reason: d.reason, attempts }
+    };
+    Report {
+        schema_version: SCHEMA_VERSION,
+        report_id: format!("{n:032x}"),
+        software_name: "vantage-web".into(),
+        software_version: "0.1.0".into(),
+        targets_version: "t-1".into(),
+        measurement_start_time: format!("{}:{:02}.250Z", &timestamp::format_minute(start)[..16], start % 60),
+        deadline_ms: 5000.0,
+        browser: BrowserInfo { family: "chromium".into(), major: 156 },
+        connection_type: Some("wifi".into()),
+        measurements: vec![m("x", false, Outcome::Error), m("control", true, Outcome::Ok)],
+    }
+}
+
+fn pk() -> Origin {
+    Origin { country: "PK".into(), asn: 17557 }
+}
+
+async fn export(store: &Arc<dyn Store>, filter: ExportFilter) -> Vec<ExportRow> {
+    let (tx, mut rx) = mpsc::channel(16);
+    let s = store.clone();
+    let task = tokio::spawn(async move { s.export(filter, tx).await });
+    let mut rows = Vec::new();
+    while let Some(r) = rx.recv().await {
+        rows.push(r);
+    }
+    task.await.unwrap().unwrap();
+    rows
+}
+
+/// The contract every backend keeps.
+async fn suite(store: Arc<dyn Store>) {
+    store.check().await.expect("a fresh store is healthy");
+
+    // Stored once, acknowledged with an id; the same report again is a duplicate.
+    let id = store.insert(report(1, START), pk(), START + 60).await.unwrap();
+    assert!(id > 0);
+    assert!(matches!(store.insert(report(1, START), pk(), START + 61).await, Err(StoreError::Duplicate)));
+
+    // Another day, another country.
+    store.insert(report(2, START + 86_400), Origin::unknown(), START + 86_460).await.unwrap();
+
+    let rows = export(&store, ExportFilter::default()).await;
+    assert_eq!(rows.len(), 4, "two measurements per report");
+    let first = &rows[0];
+    assert_eq!(first.report_id, format!("{:032x}", 1));
+    assert_eq!(first.measurement_start_minute, "2023-12-17T15:00:00Z", "minute precision");
+    assert_eq!((first.probe_cc.as_str(), first.probe_asn), ("PK", 17557));
+    assert_eq!((first.target_id.as_str(), first.verdict.as_str(), first.control), ("x", "blocked", false));
+    assert_eq!(first.browser_major, 156);
+    let evidence: serde_json::Value = serde_json::from_str(&first.evidence).unwrap();
+    assert_eq!(evidence["attempts"][0]["duration_ms"], 20.5);
+    assert_eq!(evidence["reason"]["kind"], "failed_fast");
+    assert_eq!(rows[1].target_id, "control");
+
+    let pk_only = export(&store, ExportFilter { country: Some("PK".into()), ..Default::default() }).await;
+    assert_eq!(pk_only.len(), 2);
+    let second_day = export(&store, ExportFilter { since: Some(START + 3_600), ..Default::default() }).await;
+    assert_eq!(second_day.len(), 2);
+    assert!(second_day.iter().all(|r| r.probe_cc == "ZZ"));
+    let first_day = export(&store, ExportFilter { since: Some(START - 3_600), until: Some(START + 3_600), country: None }).await;
+    assert_eq!(first_day.len(), 2);
+
+    // Concurrent submissions are batched; closing writes whatever is queued.
+    let mut tasks = Vec::new();
+    for n in 100..400 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move { s.insert(report(n, START), pk(), START + 60).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        t.await.unwrap().unwrap();
+        ok += 1;
+    }
+    assert_eq!(ok, 300);
+    store.close().await;
+    assert!(matches!(store.insert(report(999, START), pk(), START).await, Err(StoreError::Closed)), "closed stores refuse work");
+    assert_eq!(export(&store, ExportFilter::default()).await.len(), 4 + 600);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_keeps_the_storage_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = vantage_collector::store::open(dir.path().join("s.sqlite").to_str().unwrap()).await.unwrap();
+    suite(store.into()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keeps_the_storage_contract_with_daily_partitions() {
+    let pg = TestPostgres::start().expect("a PostgreSQL server");
+    let url = pg.database("storage").unwrap();
+    let store = vantage_collector::store::open(&url).await.unwrap();
+    suite(store.into()).await;
+    let partitions = pg.psql("storage", "SELECT count(*) FROM pg_inherits WHERE inhparent = 'reports'::regclass").unwrap();
+    assert_eq!(partitions.trim(), "2", "one partition per day");
+    // Migrations ran once and are recorded.
+    assert_eq!(pg.psql("storage", "SELECT max(version) FROM schema_migrations").unwrap().trim(), "1");
+    // A second collector opening the same database finds the schema in place.
+    let again = vantage_collector::store::open(&url).await.unwrap();
+    again.check().await.unwrap();
+}
