@@ -15,7 +15,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start(db: &std::path::Path, port: u16) -> Child {
+fn start(db: impl AsRef<std::ffi::OsStr>, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"])
         .arg(db)
@@ -56,18 +56,21 @@ fn report(n: u32) -> String {
 
 /// POSTs a report; true only on a 201.
 fn submit(port: u16, body: &str) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    status_of(port, body) == Some(201)
+}
+
+/// POSTs a report and returns the HTTP status, if an answer came.
+fn status_of(port: u16, body: &str) -> Option<u16> {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return None };
     let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
     let req = format!(
         "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
+    s.write_all(req.as_bytes()).ok()?;
     let mut answer = String::new();
     let _ = s.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 201")
+    answer.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
 
 /// Report ids in the export, with how often each appears.
@@ -160,4 +163,62 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
         assert_eq!(stored.get(&format!("{n:032x}")), Some(&1), "acknowledged report {n} lost or doubled");
     }
     assert!(stored.values().all(|c| *c == 1), "no report stored twice");
+}
+
+/// Two collectors share one PostgreSQL; submissions go to both, one is SIGKILLed mid-load and
+/// clients retry on the other, as behind a load balancer. Every acknowledged report is stored
+/// exactly once, and the database dump holds no client address.
+#[test]
+fn two_collectors_sharing_postgres_lose_nothing_when_one_is_killed() {
+    let pg = vantage_collector::testing::TestPostgres::start().expect("a PostgreSQL server");
+    let url = pg.database("shared").unwrap();
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = start(&url, port_a);
+    let mut b = start(&url, port_b);
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handles: Vec<_> = (0..4u32)
+        .map(|t| {
+            let (acked, stop) = (acked.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = t * 1_000_000;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < t * 1_000_000 + 3_000 {
+                    let body = report(n);
+                    let (first, other) = if n % 2 == 0 { (port_a, port_b) } else { (port_b, port_a) };
+                    match status_of(first, &body) {
+                        Some(201) => acked.lock().unwrap().push(n),
+                        // No answer: the collector died; retry on the other. A 409 there means the
+                        // first had stored it before dying, which is not an acknowledgement.
+                        None => {
+                            if status_of(other, &body) == Some(201) {
+                                acked.lock().unwrap().push(n);
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1_000));
+    a.kill().unwrap(); // SIGKILL, mid-load
+    let _ = a.wait();
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    handles.into_iter().for_each(|h| h.join().unwrap());
+
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 20, "too few acknowledged reports: {}", acked.len());
+    eprintln!("{} reports acknowledged across two collectors", acked.len());
+    let stored = stored(port_b);
+    b.kill().unwrap();
+    let _ = b.wait();
+    for n in &acked {
+        assert_eq!(stored.get(&format!("{n:032x}")), Some(&1), "acknowledged report {n} lost or doubled");
+    }
+    assert!(stored.values().all(|c| *c == 1), "no report stored twice");
+    let dump = pg.dump("shared").unwrap();
+    assert!(dump.contains(&format!("{:032x}", acked[0])), "the dump holds the reports");
+    assert!(!dump.contains("127.0.0.1"), "the client address is in the PostgreSQL dump");
 }
