@@ -16,11 +16,17 @@ fn free_port() -> u16 {
 }
 
 fn start(db: impl AsRef<std::ffi::OsStr>, port: u16) -> Child {
+    start_logging(db, port, Stdio::null())
+}
+
+/// Starts the collector with every log line at debug level going to `log`.
+fn start_logging(db: impl AsRef<std::ffi::OsStr>, port: u16, log: impl Into<Stdio>) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"])
         .arg(db)
+        .env("RUST_LOG", "debug")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("the collector starts");
     let t0 = Instant::now();
@@ -115,7 +121,8 @@ fn sigterm_under_load_exits_cleanly_with_every_acknowledged_report_stored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.sqlite");
     let port = free_port();
-    let mut child = start(&db, port);
+    let log_path = dir.path().join("collector.log");
+    let mut child = start_logging(&db, port, std::fs::File::create(&log_path).unwrap());
     let (acked, stop, handles) = load(port, 4);
     std::thread::sleep(Duration::from_millis(700));
     // SAFETY: kill(2) on our own child.
@@ -124,6 +131,12 @@ fn sigterm_under_load_exits_cleanly_with_every_acknowledged_report_stored() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     handles.into_iter().for_each(|h| h.join().unwrap());
     assert!(status.success(), "SIGTERM must end in exit 0, got {status}");
+    // Privacy: not even debug logs of a loaded collector hold the client's address.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("stopped; every acknowledged report is stored"), "{log}");
+    assert!(log.lines().count() > 100, "debug logging was on: {} lines", log.lines().count());
+    let leaked: Vec<&str> = log.lines().filter(|l| l.contains("127.0.0.1")).collect();
+    assert!(leaked.is_empty(), "the client address is in the logs: {:?}", &leaked[..leaked.len().min(3)]);
 
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 20, "the load produced too few acknowledged reports: {}", acked.len());
