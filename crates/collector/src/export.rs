@@ -186,6 +186,28 @@ fn csv_line(fields: &[String]) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
+impl Format {
+    /// The first line of an export in this format, if it has one.
+    pub fn header(self) -> Option<String> {
+        (self == Format::Csv).then(|| csv_line(&CSV_COLUMNS.map(String::from)))
+    }
+
+    /// One measurement as a line of this format.
+    pub fn line(self, row: &ExportRow) -> String {
+        match self {
+            Format::Jsonl => format!("{}\n", row.to_ooni()),
+            Format::Csv => csv_line(&row.to_csv_record()),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Jsonl => "application/x-ndjson",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
 /// `GET /api/v1/export?since=&until=&country=&format=jsonl|csv`, streamed row by row from the
 /// database: memory stays flat however much is exported.
 pub async fn get_export(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
@@ -199,19 +221,10 @@ pub async fn get_export(State(state): State<AppState>, RawQuery(query): RawQuery
         }
     });
     let format = q.format;
-    let header = (format == Format::Csv).then(|| csv_line(&CSV_COLUMNS.map(String::from)));
-    let rows = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|row| (row, rx)) }).map(move |row| {
-        Ok::<_, std::convert::Infallible>(match format {
-            Format::Jsonl => format!("{}\n", row.to_ooni()),
-            Format::Csv => csv_line(&row.to_csv_record()),
-        })
-    });
-    let body = Body::from_stream(futures_util::stream::iter(header.map(Ok)).chain(rows));
-    let content_type = match format {
-        Format::Jsonl => "application/x-ndjson",
-        Format::Csv => "text/csv; charset=utf-8",
-    };
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    let rows = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|row| (row, rx)) })
+        .map(move |row| Ok::<_, std::convert::Infallible>(format.line(&row)));
+    let body = Body::from_stream(futures_util::stream::iter(format.header().map(Ok)).chain(rows));
+    Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
 }
 
 #[cfg(test)]

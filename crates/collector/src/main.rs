@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use vantage_collector::geoip::GeoIp;
 use vantage_collector::targets::{self, country_of_file, Catalogue};
+use vantage_collector::export::ExportQuery;
 use vantage_collector::{app, citizenlab, AppState};
 use vantage_report::TargetList;
 
@@ -66,6 +67,27 @@ enum Command {
     /// Work with target lists.
     #[command(subcommand)]
     Targets(TargetsCommand),
+    /// Dump stored measurements for offline use, as the API's export would give them.
+    Export {
+        /// SQLite file or postgres:// URL, as for `serve`.
+        #[arg(long, default_value = "data/vantage.sqlite")]
+        database: String,
+        /// Measurements that started at or after this UTC date or time (2023-12-17, 2023-12-17T15:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// ... and before this one.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this country (ISO code).
+        #[arg(long)]
+        country: Option<String>,
+        /// jsonl (OONI-style measurements) or csv.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// Output file (standard output when absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -153,8 +175,49 @@ fn check(files: &[PathBuf], global: Option<&Path>) -> Result<(), String> {
     }
 }
 
+/// `export`: the same parameters, checks and lines as `GET /api/v1/export`.
+async fn export(database: &str, params: &[(&str, Option<String>)], out: Option<&Path>) -> Result<(), String> {
+    use std::io::Write;
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter().filter_map(|(k, v)| v.as_ref().map(|v| (*k, v))))
+        .finish();
+    let q = ExportQuery::parse(Some(&query)).map_err(|e| format!("--{}: {}", e.field.unwrap_or_default(), e.detail))?;
+    let store = vantage_collector::store::open(database).await.map_err(|e| format!("--database: {e}"))?;
+    let mut sink: Box<dyn Write + Send> = match out {
+        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| format!("--out {}: {e}", p.display()))?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let filter = q.filter.clone();
+    let reader = async {
+        let result = store.export(filter, tx).await;
+        result.map_err(|e| e.to_string())
+    };
+    let writer = async {
+        let mut count = 0u64;
+        if let Some(h) = q.format.header() {
+            sink.write_all(h.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        while let Some(row) = rx.recv().await {
+            sink.write_all(q.format.line(&row).as_bytes()).map_err(|e| e.to_string())?;
+            count += 1;
+        }
+        sink.flush().map_err(|e| e.to_string())?;
+        Ok::<_, String>(count)
+    };
+    let (read, written) = tokio::join!(reader, writer);
+    read?;
+    let count = written?;
+    store.close().await;
+    eprintln!("{count} measurement(s) exported");
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Export { database, since, until, country, format, out } => {
+            export(&database, &[("since", since), ("until", until), ("country", country), ("format", Some(format))], out.as_deref()).await
+        }
         Command::Targets(TargetsCommand::Check { files, global }) => check(&files, global.as_deref()),
         Command::Targets(TargetsCommand::ImportCitizenlab { file, version }) => {
             let import = citizenlab::import(&read(&file)?, &version).map_err(|e| format!("{}: {e}", file.display()))?;
