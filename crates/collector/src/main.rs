@@ -128,6 +128,17 @@ async fn main() -> ExitCode {
     }
 }
 
+/// A database URL without its password, for messages.
+fn redacted(database: &str) -> String {
+    match url::Url::parse(database) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => database.to_string(),
+    }
+}
+
 async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -251,7 +262,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     return Err(format!("--site {}: no index.html there (build the client with `cargo xtask run`)", site.display()));
                 }
             }
-            let store = vantage_collector::store::open(&database).await.map_err(|e| format!("--database {database}: {e}"))?;
+            let store = vantage_collector::store::open(&database).await.map_err(|e| format!("--database {}: {e}", redacted(&database)))?;
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("--listen {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(

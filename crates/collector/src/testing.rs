@@ -1,11 +1,38 @@
-//! A throwaway PostgreSQL server for tests: Debian's binaries, a temporary data directory, a
-//! free loopback port, trust authentication, stopped on drop. As root it runs as the
-//! `postgres` user, since the server refuses to run as root.
+//! Helpers for tests across the workspace: a valid sample report, and a throwaway PostgreSQL
+//! server (Debian's binaries, a temporary data directory, a free loopback port, trust
+//! authentication, stopped on drop; as root it runs as the `postgres` user, since the server
+//! refuses to run as root).
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext, SCHEMA_VERSION};
+
+/// A valid report started at `start` (seconds since the epoch, kept with its seconds): target
+/// `x` blocked (an image failing after 20.5 ms, a fetch after 15 ms), and the control
+/// `control` reachable.
+pub fn sample_report(report_id: &str, start: i64) -> Report {
+    let ctx = RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
+    let measurement = |id: &str, control, outcome| {
+        let attempts = vec![Attempt::new(ProbeKind::Image, outcome, 20.5), Attempt::new(ProbeKind::Fetch, outcome, 15.0)];
+        let d = decide(&attempts, &ctx);
+        Measurement { target_id: id.into(), input: format!("https://{id}.example/favicon.ico"), control, verdict: d.verdict, reason: d.reason, attempts }
+    };
+    Report {
+        schema_version: SCHEMA_VERSION,
+        report_id: report_id.into(),
+        software_name: "vantage-web".into(),
+        software_version: "0.1.0".into(),
+        targets_version: "t-1".into(),
+        measurement_start_time: format!("{}:{:02}.250Z", &timestamp::format_minute(start)[..16], start.rem_euclid(60)),
+        deadline_ms: 5000.0,
+        browser: BrowserInfo { family: "chromium".into(), major: 156 },
+        connection_type: Some("wifi".into()),
+        measurements: vec![measurement("x", false, Outcome::Error), measurement("control", true, Outcome::Ok)],
+    }
+}
 
 pub struct TestPostgres {
     /// `postgres://postgres@127.0.0.1:PORT/postgres`; see [`TestPostgres::database`].
@@ -91,17 +118,23 @@ impl TestPostgres {
         }
     }
 
-    /// Runs SQL with psql against database `db`, returning its output.
-    pub fn psql(&self, db: &str, sql: &str) -> Result<String, String> {
-        let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", db, "-tAc", sql])
+    /// Runs a client tool (`psql`, `pg_dump`) against this server, returning its output.
+    fn client(&self, tool: &str, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(self.bin.join(tool))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+            .args(args)
             .output()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("{tool}: {e}"))?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             Err(String::from_utf8_lossy(&out.stderr).into_owned())
         }
+    }
+
+    /// Runs SQL with psql against database `db`, returning its output.
+    pub fn psql(&self, db: &str, sql: &str) -> Result<String, String> {
+        self.client("psql", &["-d", db, "-tAc", sql])
     }
 
     /// Creates a fresh database and returns its URL.
@@ -112,15 +145,7 @@ impl TestPostgres {
 
     /// A plain-text dump of database `db` (`pg_dump`), to search for what must not be there.
     pub fn dump(&self, db: &str) -> Result<String, String> {
-        let out = Command::new(self.bin.join("pg_dump"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", db])
-            .output()
-            .map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
+        self.client("pg_dump", &[db])
     }
 }
 

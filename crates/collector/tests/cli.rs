@@ -67,25 +67,11 @@ fn import_writes_a_list_and_says_what_it_skipped() {
 
 #[tokio::test]
 async fn export_dumps_stored_measurements_offline() {
-    use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext, SCHEMA_VERSION};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.sqlite");
     let store = vantage_collector::store::open(db.to_str().unwrap()).await.unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let attempts = vec![Attempt::new(ProbeKind::Image, Outcome::Ok, 10.0)];
-    let d = decide(&attempts, &RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 });
-    let report = Report {
-        schema_version: SCHEMA_VERSION,
-        report_id: "ab".repeat(16),
-        software_name: "vantage-web".into(),
-        software_version: "0.1.0".into(),
-        targets_version: "t".into(),
-        measurement_start_time: format!("{}.000Z", timestamp::format_minute(now).trim_end_matches('Z')),
-        deadline_ms: 5000.0,
-        browser: BrowserInfo { family: "firefox".into(), major: 133 },
-        connection_type: None,
-        measurements: vec![Measurement { target_id: "c".into(), input: "/c.png".into(), control: true, verdict: d.verdict, reason: d.reason, attempts }],
-    };
+    let report = vantage_collector::testing::sample_report(&"ab".repeat(16), now);
     store.insert(report, vantage_collector::store::Origin { country: "IR".into(), asn: 197207 }, now).await.unwrap();
     store.close().await;
 
@@ -94,9 +80,9 @@ async fn export_dumps_stored_measurements_offline() {
     assert!(ok, "{stderr}");
     let dump = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = dump.lines().collect();
-    assert_eq!(lines.len(), 2, "{dump}");
+    assert_eq!(lines.len(), 3, "a header and two measurements: {dump}");
     assert!(lines[1].contains(",IR,AS197207,") && lines[1].contains(&"ab".repeat(16)), "{dump}");
-    assert!(stderr.contains("1 measurement(s) exported"), "{stderr}");
+    assert!(stderr.contains("2 measurement(s) exported"), "{stderr}");
 
     let (ok, _, stderr) = collector(&["export", "--database", db.to_str().unwrap(), "--since", "last week"]);
     assert!(!ok && stderr.contains("--since"), "{stderr}");

@@ -9,7 +9,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext, SCHEMA_VERSION};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -38,26 +37,8 @@ fn start_logging(db: impl AsRef<std::ffi::OsStr>, port: u16, log: impl Into<Stdi
 }
 
 fn report(n: u32) -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let attempts = |o| vec![Attempt::new(ProbeKind::Image, o, 20.0), Attempt::new(ProbeKind::Fetch, o, 15.0)];
-    let ctx = RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
-    let m = |id: &str, control, o| {
-        let d = decide(&attempts(o), &ctx);
-        Measurement { target_id: id.into(), input: format!("https://{id}.example/favicon.ico"), control, verdict: d.verdict, reason: d.reason, attempts: attempts(o) }
-    };
-    serde_json::to_string(&Report {
-        schema_version: SCHEMA_VERSION,
-        report_id: format!("{n:032x}"),
-        software_name: "vantage-web".into(),
-        software_version: "0.1.0".into(),
-        targets_version: "t".into(),
-        measurement_start_time: format!("{}.000Z", timestamp::format_minute(secs).trim_end_matches('Z')),
-        deadline_ms: 5000.0,
-        browser: BrowserInfo { family: "chromium".into(), major: 156 },
-        connection_type: None,
-        measurements: vec![m("x", false, Outcome::Error), m("control", true, Outcome::Ok)],
-    })
-    .unwrap()
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    serde_json::to_string(&vantage_collector::testing::sample_report(&format!("{n:032x}"), now)).unwrap()
 }
 
 /// POSTs a report; true only on a 201.
@@ -93,6 +74,22 @@ fn stored(port: u16) -> std::collections::HashMap<String, usize> {
         }
     }
     counts
+}
+
+/// Restarts a collector on `db` and checks its export: each acknowledged report exactly once,
+/// and no report twice.
+fn assert_every_acknowledged_report_stored_once(db: &std::path::Path, acked: &[u32]) {
+    assert!(acked.len() >= 20, "the load produced too few acknowledged reports: {}", acked.len());
+    eprintln!("{} reports acknowledged before the signal", acked.len());
+    let port = free_port();
+    let mut child = start(db, port);
+    let stored = stored(port);
+    child.kill().unwrap();
+    let _ = child.wait();
+    for n in acked {
+        assert_eq!(stored.get(&format!("{n:032x}")), Some(&1), "acknowledged report {n} lost or doubled");
+    }
+    assert!(stored.values().all(|c| *c == 1), "no report stored twice");
 }
 
 /// Submits from `threads` threads until told to stop; returns the acknowledged ids.
@@ -138,17 +135,7 @@ fn sigterm_under_load_exits_cleanly_with_every_acknowledged_report_stored() {
     let leaked: Vec<&str> = log.lines().filter(|l| l.contains("127.0.0.1")).collect();
     assert!(leaked.is_empty(), "the client address is in the logs: {:?}", &leaked[..leaked.len().min(3)]);
 
-    let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 20, "the load produced too few acknowledged reports: {}", acked.len());
-    eprintln!("{} reports acknowledged before the signal", acked.len());
-    let port = free_port();
-    let mut child = start(&db, port);
-    let stored = stored(port);
-    child.kill().unwrap();
-    let _ = child.wait();
-    for n in &acked {
-        assert_eq!(stored.get(&format!("{n:032x}")), Some(&1), "acknowledged report {n} lost or doubled");
-    }
+    assert_every_acknowledged_report_stored_once(&db, &acked.lock().unwrap());
 }
 
 #[test]
@@ -164,18 +151,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     handles.into_iter().for_each(|h| h.join().unwrap());
 
-    let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 20, "the load produced too few acknowledged reports: {}", acked.len());
-    eprintln!("{} reports acknowledged before the signal", acked.len());
-    let port = free_port();
-    let mut child = start(&db, port);
-    let stored = stored(port);
-    child.kill().unwrap();
-    let _ = child.wait();
-    for n in &acked {
-        assert_eq!(stored.get(&format!("{n:032x}")), Some(&1), "acknowledged report {n} lost or doubled");
-    }
-    assert!(stored.values().all(|c| *c == 1), "no report stored twice");
+    assert_every_acknowledged_report_stored_once(&db, &acked.lock().unwrap());
 }
 
 /// Two collectors share one PostgreSQL; submissions go to both, one is SIGKILLed mid-load and

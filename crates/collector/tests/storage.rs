@@ -9,30 +9,13 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use vantage_collector::export::ExportRow;
 use vantage_collector::store::{ExportFilter, Origin, Store, StoreError};
-use vantage_collector::testing::TestPostgres;
-use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext, SCHEMA_VERSION};
+use vantage_collector::testing::{sample_report, TestPostgres};
+use vantage_report::Report;
 
 const START: i64 = 1_702_825_230; // 2023-12-17T15:00:30Z
 
 fn report(n: u32, start: i64) -> Report {
-    let ctx = RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
-    let m = |id: &str, control, o| {
-        let attempts = vec![Attempt::new(ProbeKind::Image, o, 20.5), Attempt::new(ProbeKind::Fetch, o, 15.0)];
-        let d = decide(&attempts, &ctx);
-        Measurement { target_id: id.into(), input: format!("https://{id}.example/favicon.ico"), control, verdict: d.verdict, reason: d.reason, attempts }
-    };
-    Report {
-        schema_version: SCHEMA_VERSION,
-        report_id: format!("{n:032x}"),
-        software_name: "vantage-web".into(),
-        software_version: "0.1.0".into(),
-        targets_version: "t-1".into(),
-        measurement_start_time: format!("{}:{:02}.250Z", &timestamp::format_minute(start)[..16], start % 60),
-        deadline_ms: 5000.0,
-        browser: BrowserInfo { family: "chromium".into(), major: 156 },
-        connection_type: Some("wifi".into()),
-        measurements: vec![m("x", false, Outcome::Error), m("control", true, Outcome::Ok)],
-    }
+    sample_report(&format!("{n:032x}"), start)
 }
 
 fn pk() -> Origin {

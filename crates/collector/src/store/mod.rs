@@ -56,6 +56,83 @@ pub enum StoreError {
     Task(String),
 }
 
+/// Most reports committed in one transaction.
+const MAX_BATCH: usize = 1_000;
+/// Reports that may wait for the writer before submitters wait too.
+const QUEUE: usize = 20_000;
+
+/// A report waiting for the writer, with the channel its acknowledgement goes back on.
+pub(crate) struct Job {
+    pub report: Report,
+    pub origin: Origin,
+    pub received: i64,
+    ack: tokio::sync::oneshot::Sender<Result<i64, StoreError>>,
+}
+
+/// The channel between request handlers and a backend's single writer, which commits reports
+/// in batches and acknowledges each only after its commit.
+pub(crate) struct WriteQueue {
+    jobs: std::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    depth: mpsc::WeakSender<Job>,
+}
+
+impl WriteQueue {
+    pub fn new() -> (WriteQueue, mpsc::Receiver<Job>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let depth = tx.downgrade();
+        (WriteQueue { jobs: std::sync::Mutex::new(Some(tx)), depth }, rx)
+    }
+
+    /// Queues a report and waits for its commit.
+    pub async fn submit(&self, report: Report, origin: Origin, received: i64) -> Result<i64, StoreError> {
+        let jobs = self.jobs.lock().ok().and_then(|j| j.clone()).ok_or(StoreError::Closed)?;
+        let (ack, done) = tokio::sync::oneshot::channel();
+        jobs.send(Job { report, origin, received, ack }).await.map_err(|_| StoreError::Closed)?;
+        done.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub fn depth(&self) -> usize {
+        self.depth.upgrade().map_or(0, |tx| tx.max_capacity() - tx.capacity())
+    }
+
+    /// Refuses new reports; the writer drains what is queued and ends.
+    pub fn close(&self) {
+        drop(self.jobs.lock().ok().and_then(|mut j| j.take()));
+    }
+}
+
+/// After the first job of a batch: takes whatever else is queued, up to a full batch.
+pub(crate) fn fill_batch(first: Job, rx: &mut mpsc::Receiver<Job>) -> Vec<Job> {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    batch.push(first);
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// Answers every job of a batch: its own result after a commit, or the batch's error (then
+/// nothing in it was acknowledged as stored).
+pub(crate) fn acknowledge(batch: Vec<Job>, outcome: Result<Vec<Result<i64, StoreError>>, StoreError>) {
+    match outcome {
+        Ok(results) => {
+            for (job, result) in batch.into_iter().zip(results) {
+                let _ = job.ack.send(result);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, reports = batch.len(), "batch commit failed; nothing in it was acknowledged");
+            let detail = e.to_string();
+            for job in batch {
+                let _ = job.ack.send(Err(StoreError::Task(detail.clone())));
+            }
+        }
+    }
+}
+
 /// Opens the store a `--database` value names: a `postgres://` URL, or a SQLite file path.
 pub async fn open(database: &str) -> Result<Box<dyn Store>, StoreError> {
     if database.starts_with("postgres://") || database.starts_with("postgresql://") {

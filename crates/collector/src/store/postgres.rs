@@ -7,35 +7,23 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, Mutex};
 use tokio_postgres::{Client, NoTls};
 use vantage_report::timestamp::parse_utc;
 use vantage_report::Report;
 
-use super::{ExportFilter, Origin, Store, StoreError};
+use super::{acknowledge, fill_batch, ExportFilter, Job, Origin, Store, StoreError, WriteQueue};
 use crate::export::ExportRow;
 
 /// Migrations in order; `schema_migrations` records which ran. Append, never edit.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_reports.sql")];
-const MAX_BATCH: usize = 1_000;
-const QUEUE: usize = 20_000;
 /// Serialises migrations and partition creation across collectors.
 const LOCK_KEY: i64 = 0x7661_6e74; // "vant"
 
-type Ack = oneshot::Sender<Result<i64, StoreError>>;
-
-struct Job {
-    report: Report,
-    origin: Origin,
-    received: i64,
-    ack: Ack,
-}
-
 pub struct PostgresStore {
     url: String,
-    jobs: std::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    queue: WriteQueue,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    queue: mpsc::WeakSender<Job>,
 }
 
 fn db(e: tokio_postgres::Error) -> StoreError {
@@ -69,43 +57,24 @@ impl PostgresStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let mut client = connect(url).await?;
         migrate(&mut client).await?;
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let queue = tx.downgrade();
+        let (queue, rx) = WriteQueue::new();
         let writer = tokio::spawn(write_loop(url.to_string(), client, rx));
-        Ok(PostgresStore { url: url.to_string(), jobs: std::sync::Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)), queue })
+        Ok(PostgresStore { url: url.to_string(), queue, writer: Mutex::new(Some(writer)) })
     }
 }
 
 async fn write_loop(url: String, mut client: Client, mut rx: mpsc::Receiver<Job>) {
     let mut days = HashSet::new();
-    let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let batch = fill_batch(first, &mut rx);
         if client.is_closed() {
             match connect(&url).await {
                 Ok(c) => client = c,
                 Err(e) => tracing::error!(error = %e, "reconnecting to postgres failed"),
             }
         }
-        match write_batch(&mut client, &mut days, &batch).await {
-            Ok(results) => {
-                for (job, result) in batch.drain(..).zip(results) {
-                    let _ = job.ack.send(result);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, reports = batch.len(), "batch commit failed; nothing in it was acknowledged");
-                for job in batch.drain(..) {
-                    let _ = job.ack.send(Err(StoreError::Postgres(e.to_string())));
-                }
-            }
-        }
+        let outcome = write_batch(&mut client, &mut days, &batch).await;
+        acknowledge(batch, outcome);
     }
 }
 
@@ -179,10 +148,7 @@ async fn write_batch(client: &mut Client, days: &mut HashSet<i64>, batch: &[Job]
 #[async_trait]
 impl Store for PostgresStore {
     async fn insert(&self, report: Report, origin: Origin, received: i64) -> Result<i64, StoreError> {
-        let jobs = self.jobs.lock().ok().and_then(|j| j.clone()).ok_or(StoreError::Closed)?;
-        let (ack, done) = oneshot::channel();
-        jobs.send(Job { report, origin, received, ack }).await.map_err(|_| StoreError::Closed)?;
-        done.await.map_err(|_| StoreError::Closed)?
+        self.queue.submit(report, origin, received).await
     }
 
     async fn export(&self, filter: ExportFilter, sink: mpsc::Sender<ExportRow>) -> Result<(), StoreError> {
@@ -241,11 +207,11 @@ impl Store for PostgresStore {
     }
 
     fn queue_depth(&self) -> usize {
-        self.queue.upgrade().map_or(0, |tx| tx.max_capacity() - tx.capacity())
+        self.queue.depth()
     }
 
     async fn close(&self) {
-        drop(self.jobs.lock().ok().and_then(|mut j| j.take()));
+        self.queue.close();
         if let Some(writer) = self.writer.lock().await.take() {
             let _ = writer.await;
         }

@@ -9,36 +9,21 @@ use std::thread::JoinHandle;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use vantage_report::timestamp::{format_minute, parse_utc};
 use vantage_report::Report;
 
-use super::{ExportFilter, Origin, Store, StoreError};
+use super::{acknowledge, fill_batch, ExportFilter, Job, Origin, Store, StoreError, WriteQueue};
 use crate::export::ExportRow;
 
 /// Schema migrations, applied in order at start; `PRAGMA user_version` records how many ran.
 /// Append, never edit: a deployed database has run the earlier ones.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_reports.sql")];
 
-/// Most reports committed in one transaction.
-const MAX_BATCH: usize = 1_000;
-/// Reports that may wait for the writer before submitters wait too.
-const QUEUE: usize = 20_000;
-
-type Ack = oneshot::Sender<Result<i64, StoreError>>;
-
-struct Job {
-    report: Report,
-    origin: Origin,
-    received: i64,
-    ack: Ack,
-}
-
 pub struct SqliteStore {
     path: PathBuf,
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    queue: WriteQueue,
     writer: Mutex<Option<JoinHandle<()>>>,
-    queue: mpsc::WeakSender<Job>,
 }
 
 fn open(path: &Path) -> Result<Connection, StoreError> {
@@ -65,17 +50,12 @@ impl SqliteStore {
         }
         let mut conn = open(path)?;
         migrate(&mut conn)?;
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let queue = tx.downgrade();
+        let (queue, rx) = WriteQueue::new();
         let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || write_loop(conn, rx))
             .map_err(|e| StoreError::Task(e.to_string()))?;
-        Ok(SqliteStore { path: path.to_path_buf(), jobs: Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)), queue })
-    }
-
-    fn sender(&self) -> Option<mpsc::Sender<Job>> {
-        self.jobs.lock().ok()?.clone()
+        Ok(SqliteStore { path: path.to_path_buf(), queue, writer: Mutex::new(Some(writer)) })
     }
 }
 
@@ -93,28 +73,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 /// The writer: block for one job, take whatever else is queued (up to a batch), commit them
 /// together, then acknowledge each. Ends when every sender is gone and the queue is empty.
 fn write_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        match write_batch(&mut conn, &batch) {
-            Ok(results) => {
-                for (job, result) in batch.drain(..).zip(results) {
-                    let _ = job.ack.send(result);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, reports = batch.len(), "batch commit failed; nothing in it was acknowledged");
-                for job in batch.drain(..) {
-                    let _ = job.ack.send(Err(StoreError::Task(e.to_string())));
-                }
-            }
-        }
+        let batch = fill_batch(first, &mut rx);
+        let outcome = write_batch(&mut conn, &batch).map_err(StoreError::from);
+        acknowledge(batch, outcome);
     }
 }
 
@@ -209,10 +171,7 @@ fn export_rows(path: &Path, filter: &ExportFilter, sink: &mpsc::Sender<ExportRow
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert(&self, report: Report, origin: Origin, received: i64) -> Result<i64, StoreError> {
-        let jobs = self.sender().ok_or(StoreError::Closed)?;
-        let (ack, done) = oneshot::channel();
-        jobs.send(Job { report, origin, received, ack }).await.map_err(|_| StoreError::Closed)?;
-        done.await.map_err(|_| StoreError::Closed)?
+        self.queue.submit(report, origin, received).await
     }
 
     async fn export(&self, filter: ExportFilter, sink: mpsc::Sender<ExportRow>) -> Result<(), StoreError> {
@@ -231,12 +190,11 @@ impl Store for SqliteStore {
     }
 
     fn queue_depth(&self) -> usize {
-        self.queue.upgrade().map_or(0, |tx| tx.max_capacity() - tx.capacity())
+        self.queue.depth()
     }
 
     async fn close(&self) {
-        // Dropping the last sender lets the writer drain the queue and end.
-        drop(self.jobs.lock().ok().and_then(|mut j| j.take()));
+        self.queue.close();
         let writer = self.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(writer) = writer {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
