@@ -232,8 +232,9 @@ impl Report {
                 }
             }
         }
-        // The verdicts must follow from the evidence by the shared rules, or the aggregate
-        // would count claims rather than observations.
+        // Verdicts and their reasons must follow from the evidence by the shared rules, or the
+        // aggregate would count claims rather than observations (and a reason could carry
+        // any number it liked).
         let ctx = self.run_context();
         for (i, m) in self.measurements.iter().enumerate() {
             let d = decide(&m.attempts, &ctx);
@@ -242,6 +243,9 @@ impl Report {
                     format!("measurements[{i}].verdict"),
                     format!("{:?} does not follow from the attempts; the rules give {:?}", m.verdict.as_str(), d.verdict.as_str()),
                 ));
+            }
+            if d.reason != m.reason {
+                return Err(err(format!("measurements[{i}].reason"), "does not follow from the attempts by the shared rules"));
             }
         }
         Ok(())
@@ -394,6 +398,13 @@ mod tests {
         assert!(r.validate(NOW).unwrap_err().detail.contains("day old"));
         r.measurement_start_time = "yesterday".into();
         assert_eq!(field_of(&r), "measurement_start_time");
+    }
+
+    #[test]
+    fn a_reason_that_does_not_follow_from_its_evidence_is_refused() {
+        let mut r = report();
+        r.measurements[0].reason = Reason::FailedFast { failed: 2, attempts: 2, slowest_ms: 9.25e54 };
+        assert_eq!(field_of(&r), "measurements[0].reason");
     }
 
     #[test]
