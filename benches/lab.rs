@@ -56,11 +56,12 @@ fn url_hosts(list: &TargetList) -> BTreeSet<String> {
         .collect()
 }
 
-struct Outcome {
+/// Whether every budget held so far.
+struct Budgets {
     passed: bool,
 }
 
-fn check(outcome: &mut Outcome, what: &str, value: f64, budget: f64) {
+fn check(outcome: &mut Budgets, what: &str, value: f64, budget: f64) {
     let ok = value <= budget;
     outcome.passed &= ok;
     println!("  {what:<58} {value:>9.1} ms   budget {budget:>7.1} ms   {}", if ok { "ok" } else { "MISSED" });
@@ -109,7 +110,7 @@ async fn run_times(lab: &Lab, blackholed: usize) -> Vec<f64> {
 
 /// Image (Resource Timing) and fetch (clock) attempts against servers that delay each answer
 /// by a known amount, from repeated runs; and the JS reference timer in the same page.
-async fn timing_accuracy(lab: &Lab, outcome: &mut Outcome) {
+async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
     let mut targets = Vec::new();
     let mut rules = Vec::new();
     for d in DELAYS_MS {
@@ -199,7 +200,7 @@ async fn main() {
         h
     };
     let lab = Lab::new(&hosts.iter().map(String::as_str).collect::<Vec<_>>());
-    let mut outcome = Outcome { passed: true };
+    let mut outcome = Budgets { passed: true };
 
     println!("Run time of a full default run ({RUNS} runs, fresh browser each, 3 trials per target)");
     let skip_runs = std::env::var_os("VANTAGE_BENCH_ONLY_TIMING").is_some();

@@ -22,7 +22,7 @@ impl FromRequestParts<AppState> for Peer {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(header) = &state.proxy_header {
             // The proxy appends the address it saw; anything before it came from the client.
-            let forwarded = parts.headers.get_all(header).iter().filter_map(|v| v.to_str().ok()).last();
+            let forwarded = parts.headers.get_all(header).iter().filter_map(|v| v.to_str().ok()).next_back();
             if let Some(ip) = forwarded.and_then(|v| v.rsplit(',').next()).and_then(|s| s.trim().parse().ok()) {
                 return Ok(Peer(Some(ip)));
             }

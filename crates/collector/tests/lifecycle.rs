@@ -92,8 +92,12 @@ fn assert_every_acknowledged_report_stored_once(db: &std::path::Path, acked: &[u
     assert!(stored.values().all(|c| *c == 1), "no report stored twice");
 }
 
+/// Acknowledged report numbers, shared by the load threads.
+type Acked = Arc<Mutex<Vec<u32>>>;
+type Stop = Arc<std::sync::atomic::AtomicBool>;
+
 /// Submits from `threads` threads until told to stop; returns the acknowledged ids.
-fn load(port: u16, threads: u32) -> (Arc<Mutex<Vec<u32>>>, Arc<std::sync::atomic::AtomicBool>, Vec<std::thread::JoinHandle<()>>) {
+fn load(port: u16, threads: u32) -> (Acked, Stop, Vec<std::thread::JoinHandle<()>>) {
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let handles = (0..threads)
