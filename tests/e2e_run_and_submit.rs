@@ -58,6 +58,11 @@ async fn a_visitor_runs_the_test_and_submits_without_leaving_their_address() {
     assert_eq!(verdicts.get("x").map(String::as_str), Some("reachable"), "{verdicts:?}\n{}", page.text().await);
     assert_eq!(verdicts.get("facebook").map(String::as_str), Some("blocked"), "{verdicts:?}\n{}", page.text().await);
     assert_eq!(verdicts.get("vantage").map(String::as_str), Some("reachable"), "{verdicts:?}");
+    // Each result explains itself: the deciding evidence in words, and the timings.
+    let blocked = page.row_text("facebook").await;
+    assert!(blocked.contains("Blocked") && blocked.contains("6 of 6 attempts failed in under") && blocked.contains("while the controls loaded"), "{blocked}");
+    let reachable = page.row_text("x").await;
+    assert!(reachable.contains("6 of 6 attempts loaded") && reachable.contains("first: image") && reachable.contains("then: image"), "{reachable}");
 
     let (state, message) = page.submit().await;
     assert_eq!(state, "sent", "{message}");

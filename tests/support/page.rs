@@ -93,6 +93,12 @@ impl<'a> SelfTestPage<'a> {
         self.client.find(Locator::Css(CONSENT)).await.expect("consent box").click().await.expect("tick consent");
     }
 
+    /// The visible text of one target's row (name, verdict, evidence, timings).
+    pub async fn row_text(&self, target: &str) -> String {
+        let row = self.client.find(Locator::Css(&format!(r#"[data-target="{target}"]"#))).await.expect("the target's row");
+        row.text().await.expect("row text")
+    }
+
     /// `data-target` → `data-verdict` for every row.
     pub async fn verdicts(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();

@@ -5,9 +5,8 @@
 //!
 //! Run with `cargo xtask bench` (or `cargo bench -p vantage-collector --bench ingest`).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -123,24 +122,9 @@ async fn client(port: u16, bodies: Vec<Arc<String>>) -> Vec<f64> {
     latencies
 }
 
-fn serve(database: &str, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database", database])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the collector starts");
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
 async fn http_load(database: &str, offset: usize) -> Figures {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = serve(database, port);
+    let port = vantage_collector::testing::free_port();
+    let mut server = vantage_collector::testing::serve_collector(env!("CARGO_BIN_EXE_vantage-collector"), database, port, None);
     let bodies: Vec<Arc<String>> = (0..REPORTS).map(|n| Arc::new(serde_json::to_string(&realistic(offset + n)).unwrap())).collect();
     let mut shares: Vec<Vec<Arc<String>>> = vec![Vec::new(); CONNECTIONS];
     for (i, b) in bodies.into_iter().enumerate() {

@@ -69,7 +69,27 @@ fn as_postgres(program: PathBuf) -> Command {
     }
 }
 
-fn free_port() -> u16 {
+/// Starts `binary` (a test's `env!("CARGO_BIN_EXE_vantage-collector")`) serving on `port`
+/// with `database` and no rate limit, and waits until it listens. With `debug_log`, every log
+/// line at debug level goes there; otherwise logs are discarded.
+pub fn serve_collector(binary: &str, database: impl AsRef<std::ffi::OsStr>, port: u16, debug_log: Option<Stdio>) -> Child {
+    let mut cmd = Command::new(binary);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"]).arg(database).stdout(Stdio::null());
+    match debug_log {
+        Some(log) => cmd.env("RUST_LOG", "debug").stderr(log),
+        None => cmd.stderr(Stdio::null()),
+    };
+    let child = cmd.spawn().expect("the collector starts");
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(55432)
 }
 

@@ -5,35 +5,17 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use vantage_collector::testing::{free_port, serve_collector};
 
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_vantage-collector");
 
 fn start(db: impl AsRef<std::ffi::OsStr>, port: u16) -> Child {
-    start_logging(db, port, Stdio::null())
-}
-
-/// Starts the collector with every log line at debug level going to `log`.
-fn start_logging(db: impl AsRef<std::ffi::OsStr>, port: u16, log: impl Into<Stdio>) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"])
-        .arg(db)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("the collector starts");
-    let t0 = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    serve_collector(BIN, db, port, None)
 }
 
 fn report(n: u32) -> String {
@@ -123,7 +105,7 @@ fn sigterm_under_load_exits_cleanly_with_every_acknowledged_report_stored() {
     let db = dir.path().join("v.sqlite");
     let port = free_port();
     let log_path = dir.path().join("collector.log");
-    let mut child = start_logging(&db, port, std::fs::File::create(&log_path).unwrap());
+    let mut child = serve_collector(BIN, &db, port, Some(std::fs::File::create(&log_path).unwrap().into()));
     let (acked, stop, handles) = load(port, 4);
     std::thread::sleep(Duration::from_millis(700));
     // SAFETY: kill(2) on our own child.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::evidence::Attempt;
-use crate::target::{check_url, is_valid_id, TargetList, MAX_TARGETS};
+use crate::target::{check_url, is_valid_id, TargetList, MAX_ASSET_BYTES, MAX_TARGETS};
 use crate::timestamp::parse_utc;
 use crate::verdict::{decide, Reason, RunContext, Verdict};
 
@@ -20,8 +20,6 @@ pub const MAX_ATTEMPTS: usize = 50;
 pub const MAX_DURATION_MS: f64 = 120_000.0;
 /// How far a client clock may run ahead of the collector's.
 pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
-/// Largest throughput asset a report may name.
-pub const MAX_ASSET_BYTES: u64 = crate::target::MAX_ASSET_BYTES;
 /// Oldest measurement accepted.
 pub const MAX_AGE_SECS: i64 = 86_400;
 
