@@ -48,12 +48,7 @@ fn host(url: &str) -> Option<&str> {
 }
 
 fn url_hosts(list: &TargetList) -> BTreeSet<String> {
-    list.targets
-        .iter()
-        .flat_map(|t| t.urls())
-        .filter_map(host)
-        .map(str::to_string)
-        .collect()
+    list.targets.iter().flat_map(|t| t.urls()).filter_map(host).map(str::to_string).collect()
 }
 
 /// Whether every budget held so far.
@@ -93,9 +88,12 @@ async fn run_times(lab: &Lab, blackholed: usize) -> Vec<f64> {
             let port = if holed_hosts.contains(&h) { hole } else { healthy };
             rules.push(format!("MAP {h} 127.0.0.1:{port}"));
         }
-        let browser =
-            Browser::start(BrowserConfig { resolver_rules: rules, trusted_spki: vec![lab.spki.clone()], secure_origins: vec![site.clone()] })
-                .await;
+        let browser = Browser::start(BrowserConfig {
+            resolver_rules: rules,
+            trusted_spki: vec![lab.spki.clone()],
+            secure_origins: vec![site.clone()],
+        })
+        .await;
         let page = SelfTestPage::open(&browser.client, &format!("{site}/")).await;
         page.consent().await;
         page.wait_ready().await;
@@ -128,8 +126,12 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
     let collector = Collector::start(&json).await;
     let site = format!("http://vantage.test:{}", collector.port);
     rules.push(format!("MAP vantage.test 127.0.0.1:{}", collector.port));
-    let browser =
-        Browser::start(BrowserConfig { resolver_rules: rules, trusted_spki: vec![lab.spki.clone()], secure_origins: vec![site.clone()] }).await;
+    let browser = Browser::start(BrowserConfig {
+        resolver_rules: rules,
+        trusted_spki: vec![lab.spki.clone()],
+        secure_origins: vec![site.clone()],
+    })
+    .await;
     let page = SelfTestPage::open(&browser.client, &format!("{site}/")).await;
     page.consent().await;
     page.wait_ready().await;
@@ -162,10 +164,16 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
             if a["outcome"] != "ok" {
                 continue;
             }
-            let key = (format!("{} ({})", a["probe"].as_str().unwrap_or("?"), a["timing"].as_str().unwrap_or("?")), !a["cold"].as_bool().unwrap_or(true));
+            let key = (
+                format!("{} ({})", a["probe"].as_str().unwrap_or("?"), a["timing"].as_str().unwrap_or("?")),
+                !a["cold"].as_bool().unwrap_or(true),
+            );
             errors.entry(key.clone()).or_default().push((a["duration_ms"].as_f64().unwrap_or(f64::NAN) - delay).abs());
             if let Some(ttfb) = a["phases"]["ttfb_ms"].as_f64() {
-                errors.entry((format!("{} time to first byte (phases)", a["probe"].as_str().unwrap_or("?")), key.1)).or_default().push((ttfb - delay).abs());
+                errors
+                    .entry((format!("{} time to first byte (phases)", a["probe"].as_str().unwrap_or("?")), key.1))
+                    .or_default()
+                    .push((ttfb - delay).abs());
             }
         }
     }
@@ -178,7 +186,12 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
     }
     let reference = sorted(reference);
     let ref_name = "JS reference (no-cors fetch + performance.now)";
-    println!("  {ref_name:<52} {:>5} {:>7.2} ms {:>7.2} ms", reference.len(), percentile(&reference, 0.5), percentile(&reference, 0.95));
+    println!(
+        "  {ref_name:<52} {:>5} {:>7.2} ms {:>7.2} ms",
+        reference.len(),
+        percentile(&reference, 0.5),
+        percentile(&reference, 0.95)
+    );
     println!();
     // Budgets hold for each of Vantage's timers on warm connections: the Resource Timing
     // duration (every origin) and the time to first byte (origins sending Timing-Allow-Origin).
@@ -186,7 +199,12 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
         let errs = sorted(errors.get(&(probe.to_string(), true)).cloned().unwrap_or_default());
         check(outcome, &format!("{probe}, warm: median error"), percentile(&errs, 0.5), MEDIAN_ERROR_BUDGET_MS);
         check(outcome, &format!("{probe}, warm: p95 error"), percentile(&errs, 0.95), P95_ERROR_BUDGET_MS);
-        check(outcome, &format!("{probe}, warm: median, at most the JS reference's"), percentile(&errs, 0.5), percentile(&reference, 0.5));
+        check(
+            outcome,
+            &format!("{probe}, warm: median, at most the JS reference's"),
+            percentile(&errs, 0.5),
+            percentile(&reference, 0.5),
+        );
     }
 }
 
@@ -204,9 +222,21 @@ async fn main() {
 
     println!("Run time of a full default run ({RUNS} runs, fresh browser each, 3 trials per target)");
     let skip_runs = std::env::var_os("VANTAGE_BENCH_ONLY_TIMING").is_some();
-    let (healthy, holed) = if skip_runs { (vec![0.0], vec![0.0]) } else { (sorted(run_times(&lab, 0).await), sorted(run_times(&lab, 3).await)) };
-    println!("  healthy lab:              median {:>7.1} ms, max {:>7.1} ms", percentile(&healthy, 0.5), healthy[healthy.len() - 1]);
-    println!("  3 black-holed platforms:  median {:>7.1} ms, max {:>7.1} ms", percentile(&holed, 0.5), holed[holed.len() - 1]);
+    let (healthy, holed) = if skip_runs {
+        (vec![0.0], vec![0.0])
+    } else {
+        (sorted(run_times(&lab, 0).await), sorted(run_times(&lab, 3).await))
+    };
+    println!(
+        "  healthy lab:              median {:>7.1} ms, max {:>7.1} ms",
+        percentile(&healthy, 0.5),
+        healthy[healthy.len() - 1]
+    );
+    println!(
+        "  3 black-holed platforms:  median {:>7.1} ms, max {:>7.1} ms",
+        percentile(&holed, 0.5),
+        holed[holed.len() - 1]
+    );
     check(&mut outcome, "healthy run (max)", healthy[healthy.len() - 1], HEALTHY_RUN_BUDGET_MS);
     check(&mut outcome, "run with 3 black holes (max)", holed[holed.len() - 1], DEADLINE_MS + BLACKHOLE_SLACK_MS);
 

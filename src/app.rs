@@ -15,7 +15,10 @@ use crate::{api, run};
 /// Where one target stands in the current run.
 #[derive(Clone, PartialEq)]
 enum Phase {
-    Measuring { done: usize, planned: usize },
+    Measuring {
+        done: usize,
+        planned: usize,
+    },
     /// Probed; the verdict waits for the controls.
     Measured,
     Done(Measurement),
@@ -185,12 +188,9 @@ fn row(r: Row, t: &'static Catalogue) -> impl IntoView {
     let (verdict, label, why, timings) = match &r.phase {
         Phase::Measuring { done, planned } => ("pending", (t.measuring)(*done, *planned), String::new(), String::new()),
         Phase::Measured => ("pending", t.measured.to_string(), String::new(), String::new()),
-        Phase::Done(m) => (
-            m.verdict.as_str(),
-            (t.verdict)(m.verdict).to_string(),
-            (t.reason)(&m.reason),
-            (t.timings)(&m.attempts),
-        ),
+        Phase::Done(m) => {
+            (m.verdict.as_str(), (t.verdict)(m.verdict).to_string(), (t.reason)(&m.reason), (t.timings)(&m.attempts))
+        }
     };
     view! {
         <tr data-target=r.target.id.clone() data-verdict=verdict class=format!("verdict-{verdict}")>
@@ -207,7 +207,11 @@ fn row(r: Row, t: &'static Catalogue) -> impl IntoView {
 
 /// The separate, clearly labelled choice to submit the finished run.
 #[component]
-fn Submit(report: RwSignal<Option<Report>>, submit_state: RwSignal<SubmitState>, t: &'static Catalogue) -> impl IntoView {
+fn Submit(
+    report: RwSignal<Option<Report>>,
+    submit_state: RwSignal<SubmitState>,
+    t: &'static Catalogue,
+) -> impl IntoView {
     let on_submit = move |_| {
         let Some(r) = report.get_untracked() else { return };
         submit_state.set(SubmitState::Sending);

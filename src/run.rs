@@ -6,7 +6,9 @@
 //! targets run side by side, so a run with black holes lasts about one deadline.
 
 use futures::stream::{self, StreamExt};
-use vantage_report::{measurements_from, Attempt, BrowserInfo, Outcome, ProbeKind, Report, Target, TargetList, SCHEMA_VERSION};
+use vantage_report::{
+    measurements_from, Attempt, BrowserInfo, Outcome, ProbeKind, Report, Target, TargetList, SCHEMA_VERSION,
+};
 
 use crate::probe::{self, policy::PolicyWatch, random_hex, timing};
 
@@ -73,7 +75,8 @@ async fn measure_target(t: &Target, plan: Plan, index: usize, on_progress: &impl
         bytes: None,
     };
     for trial in 0..plan.trials {
-        let (image, fetched) = (request(ProbeKind::Image, t.image_for_trial(trial), trial), request(ProbeKind::Fetch, &t.fetch, trial));
+        let (image, fetched) =
+            (request(ProbeKind::Image, t.image_for_trial(trial), trial), request(ProbeKind::Fetch, &t.fetch, trial));
         let (image, fetched) = futures::join!(probe::run(&image), probe::run(&fetched));
         let hung = image.attempt.outcome == Outcome::Timeout || fetched.attempt.outcome == Outcome::Timeout;
         done.push(image);
@@ -89,7 +92,11 @@ async fn measure_target(t: &Target, plan: Plan, index: usize, on_progress: &impl
     }
     let image_ok = done.iter().any(|d| d.attempt.probe == ProbeKind::Image && d.attempt.ok());
     if let (Some(asset), true) = (&t.throughput, image_ok) {
-        let req = probe::Request { bytes: Some(asset.bytes), cold: false, ..request(ProbeKind::Throughput, &asset.url, plan.trials) };
+        let req = probe::Request {
+            bytes: Some(asset.bytes),
+            cold: false,
+            ..request(ProbeKind::Throughput, &asset.url, plan.trials)
+        };
         done.push(probe::run(&req).await);
     }
     on_progress(Progress { target: index, done: done.len(), planned: done.len(), finished: true });

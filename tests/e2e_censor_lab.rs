@@ -44,13 +44,43 @@ const ALL_TARGETS: [&str; 7] = ["x", "facebook", "instagram", "youtube", "wikipe
 
 const SCENARIOS: &[Scenario] = &[
     Scenario { name: "healthy", censor: &[], policy_omits: &[], expected: &[] },
-    Scenario { name: "dns_nxdomain", censor: &[("x", Censor::Nxdomain)], policy_omits: &[], expected: &[("x", "blocked")] },
-    Scenario { name: "tcp_refused", censor: &[("x", Censor::Refused)], policy_omits: &[], expected: &[("x", "blocked")] },
+    Scenario {
+        name: "dns_nxdomain",
+        censor: &[("x", Censor::Nxdomain)],
+        policy_omits: &[],
+        expected: &[("x", "blocked")],
+    },
+    Scenario {
+        name: "tcp_refused",
+        censor: &[("x", Censor::Refused)],
+        policy_omits: &[],
+        expected: &[("x", "blocked")],
+    },
     Scenario { name: "tcp_reset", censor: &[("x", Censor::Reset)], policy_omits: &[], expected: &[("x", "blocked")] },
-    Scenario { name: "blackhole", censor: &[("x", Censor::Blackhole)], policy_omits: &[], expected: &[("x", "timeout")] },
-    Scenario { name: "tls_wrong_cert", censor: &[("x", Censor::WrongCert)], policy_omits: &[], expected: &[("x", "blocked")] },
-    Scenario { name: "blockpage", censor: &[("x", Censor::Blockpage)], policy_omits: &[], expected: &[("x", "tampered")] },
-    Scenario { name: "throttled", censor: &[("x", Censor::Throttle)], policy_omits: &[], expected: &[("x", "throttled")] },
+    Scenario {
+        name: "blackhole",
+        censor: &[("x", Censor::Blackhole)],
+        policy_omits: &[],
+        expected: &[("x", "timeout")],
+    },
+    Scenario {
+        name: "tls_wrong_cert",
+        censor: &[("x", Censor::WrongCert)],
+        policy_omits: &[],
+        expected: &[("x", "blocked")],
+    },
+    Scenario {
+        name: "blockpage",
+        censor: &[("x", Censor::Blockpage)],
+        policy_omits: &[],
+        expected: &[("x", "tampered")],
+    },
+    Scenario {
+        name: "throttled",
+        censor: &[("x", Censor::Throttle)],
+        policy_omits: &[],
+        expected: &[("x", "throttled")],
+    },
     Scenario { name: "slow_but_fine", censor: &[("x", Censor::Slow)], policy_omits: &[], expected: &[] },
     Scenario {
         name: "offline",
@@ -74,7 +104,12 @@ const SCENARIOS: &[Scenario] = &[
             ("cdn_b", "inconclusive"),
         ],
     },
-    Scenario { name: "local_block", censor: &[], policy_omits: &["instagram"], expected: &[("instagram", "local_block")] },
+    Scenario {
+        name: "local_block",
+        censor: &[],
+        policy_omits: &["instagram"],
+        expected: &[("instagram", "local_block")],
+    },
     Scenario {
         name: "pakistan_2023",
         censor: &[
@@ -104,19 +139,77 @@ fn hosts(target: &str) -> &'static [&'static str] {
 
 fn target_list(big_bytes: u64) -> String {
     let t = |id: &str, name: &str, category: &str, control: bool, image: &str, fetch: &str, big: Option<&str>| {
-        let throughput = big.map_or(String::new(), |h| format!(r#", "throughput": {{"url": "https://{h}{BIG_PATH}", "bytes": {big_bytes}}}"#));
+        let throughput = big.map_or(String::new(), |h| {
+            format!(r#", "throughput": {{"url": "https://{h}{BIG_PATH}", "bytes": {big_bytes}}}"#)
+        });
         format!(
             r#"{{"id": "{id}", "name": "{name}", "category": "{category}", "control": {control}, "images": ["{image}"], "fetch": "{fetch}"{throughput}}}"#
         )
     };
     let targets = [
-        t("x", "X", "GRP", false, "https://abs.twimg.com/favicons/twitter.3.ico", "https://x.com/favicon.ico", Some("pbs.twimg.com")),
-        t("facebook", "Facebook", "GRP", false, "https://static.xx.fbcdn.net/rsrc.php/favicon.ico", "https://www.facebook.com/favicon.ico", None),
-        t("instagram", "Instagram", "GRP", false, "https://static.cdninstagram.com/favicon.ico", "https://www.instagram.com/favicon.ico", None),
-        t("youtube", "YouTube", "MMED", false, "https://www.youtube.com/favicon.ico", "https://www.youtube.com/favicon.ico", Some("i.ytimg.com")),
-        t("wikipedia", "Wikipedia", "CULTR", false, "https://www.wikipedia.org/static/favicon/wikipedia.ico", "https://www.wikipedia.org/favicon.ico", None),
-        t("cdn_a", "CDN A", "CTRL", true, "https://cdn.jsdelivr.net/favicon.ico", "https://cdn.jsdelivr.net/favicon.ico", Some("cdn.jsdelivr.net")),
-        t("cdn_b", "CDN B", "CTRL", true, "https://cdnjs.cloudflare.com/favicon.ico", "https://cdnjs.cloudflare.com/favicon.ico", Some("cdnjs.cloudflare.com")),
+        t(
+            "x",
+            "X",
+            "GRP",
+            false,
+            "https://abs.twimg.com/favicons/twitter.3.ico",
+            "https://x.com/favicon.ico",
+            Some("pbs.twimg.com"),
+        ),
+        t(
+            "facebook",
+            "Facebook",
+            "GRP",
+            false,
+            "https://static.xx.fbcdn.net/rsrc.php/favicon.ico",
+            "https://www.facebook.com/favicon.ico",
+            None,
+        ),
+        t(
+            "instagram",
+            "Instagram",
+            "GRP",
+            false,
+            "https://static.cdninstagram.com/favicon.ico",
+            "https://www.instagram.com/favicon.ico",
+            None,
+        ),
+        t(
+            "youtube",
+            "YouTube",
+            "MMED",
+            false,
+            "https://www.youtube.com/favicon.ico",
+            "https://www.youtube.com/favicon.ico",
+            Some("i.ytimg.com"),
+        ),
+        t(
+            "wikipedia",
+            "Wikipedia",
+            "CULTR",
+            false,
+            "https://www.wikipedia.org/static/favicon/wikipedia.ico",
+            "https://www.wikipedia.org/favicon.ico",
+            None,
+        ),
+        t(
+            "cdn_a",
+            "CDN A",
+            "CTRL",
+            true,
+            "https://cdn.jsdelivr.net/favicon.ico",
+            "https://cdn.jsdelivr.net/favicon.ico",
+            Some("cdn.jsdelivr.net"),
+        ),
+        t(
+            "cdn_b",
+            "CDN B",
+            "CTRL",
+            true,
+            "https://cdnjs.cloudflare.com/favicon.ico",
+            "https://cdnjs.cloudflare.com/favicon.ico",
+            Some("cdnjs.cloudflare.com"),
+        ),
     ];
     format!(r#"{{"version": "lab-1", "targets": [{}]}}"#, targets.join(",\n"))
 }

@@ -67,8 +67,15 @@ async fn a_visitor_from_pakistan_measures_pakistans_additions() {
     let healthy = lab.serve(Behaviour::Healthy).await;
     let site = format!("http://vantage.test:{}", collector.port);
     let mut rules = vec![format!("MAP vantage.test 127.0.0.1:{}", collector.port)];
-    rules.extend(["abs.twimg.com", "x.com", "www.dawn.com", "www.aparat.com"].map(|h| format!("MAP {h} 127.0.0.1:{healthy}")));
-    let browser = Browser::start(BrowserConfig { resolver_rules: rules, trusted_spki: vec![lab.spki.clone()], secure_origins: vec![site.clone()] }).await;
+    rules.extend(
+        ["abs.twimg.com", "x.com", "www.dawn.com", "www.aparat.com"].map(|h| format!("MAP {h} 127.0.0.1:{healthy}")),
+    );
+    let browser = Browser::start(BrowserConfig {
+        resolver_rules: rules,
+        trusted_spki: vec![lab.spki.clone()],
+        secure_origins: vec![site.clone()],
+    })
+    .await;
 
     let page = SelfTestPage::open(&browser.client, &format!("{site}/")).await;
     page.consent_and_run().await;

@@ -40,11 +40,17 @@ async fn an_invalid_target_list_is_refused_and_nothing_is_fetched() {
     }))
     .await;
     // A "collector" that serves the real client and a bad list.
-    let site = serve(Router::new().route("/api/v1/targets", get(|| async { BAD_LIST })).fallback_service(ServeDir::new(site_dir()))).await;
+    let site = serve(
+        Router::new().route("/api/v1/targets", get(|| async { BAD_LIST })).fallback_service(ServeDir::new(site_dir())),
+    )
+    .await;
 
     let origin = format!("http://vantage.test:{site}");
     let browser = Browser::start(BrowserConfig {
-        resolver_rules: vec![format!("MAP vantage.test 127.0.0.1:{site}"), format!("MAP tracker.example 127.0.0.1:{tracker}")],
+        resolver_rules: vec![
+            format!("MAP vantage.test 127.0.0.1:{site}"),
+            format!("MAP tracker.example 127.0.0.1:{tracker}"),
+        ],
         trusted_spki: vec![],
         secure_origins: vec![origin.clone()],
     })

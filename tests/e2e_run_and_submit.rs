@@ -60,9 +60,19 @@ async fn a_visitor_runs_the_test_and_submits_without_leaving_their_address() {
     assert_eq!(verdicts.get("vantage").map(String::as_str), Some("reachable"), "{verdicts:?}");
     // Each result explains itself: the deciding evidence in words, and the timings.
     let blocked = page.row_text("facebook").await;
-    assert!(blocked.contains("Blocked") && blocked.contains("6 of 6 attempts failed in under") && blocked.contains("while the controls loaded"), "{blocked}");
+    assert!(
+        blocked.contains("Blocked")
+            && blocked.contains("6 of 6 attempts failed in under")
+            && blocked.contains("while the controls loaded"),
+        "{blocked}"
+    );
     let reachable = page.row_text("x").await;
-    assert!(reachable.contains("6 of 6 attempts loaded") && reachable.contains("first: image") && reachable.contains("then: image"), "{reachable}");
+    assert!(
+        reachable.contains("6 of 6 attempts loaded")
+            && reachable.contains("first: image")
+            && reachable.contains("then: image"),
+        "{reachable}"
+    );
 
     let (state, message) = page.submit().await;
     assert_eq!(state, "sent", "{message}");
@@ -71,9 +81,8 @@ async fn a_visitor_runs_the_test_and_submits_without_leaving_their_address() {
     let (status, export) = http_get(&format!("http://127.0.0.1:{}/api/v1/export", collector.port)).await;
     assert_eq!(status, 200);
     let lines: Vec<Value> = export.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
-    let verdict_of = |id: &str| {
-        lines.iter().find(|l| l["test_keys"]["target_id"] == id).map(|l| l["test_keys"]["verdict"].clone())
-    };
+    let verdict_of =
+        |id: &str| lines.iter().find(|l| l["test_keys"]["target_id"] == id).map(|l| l["test_keys"]["verdict"].clone());
     assert_eq!(verdict_of("x"), Some("reachable".into()), "{export}");
     assert_eq!(verdict_of("facebook"), Some("blocked".into()), "{export}");
     assert!(lines.iter().all(|l| l["probe_cc"] == "ZZ" && l["probe_asn"] == "AS0"), "{export}");

@@ -20,7 +20,9 @@ const DEADLINE: u32 = 5_000;
 const REFUSED: &str = "http://127.0.0.1:1/favicon.ico";
 
 async fn probe(kind: ProbeKind, url: &str) -> Attempt {
-    probe::run(&Request { kind, url: url.into(), deadline_ms: DEADLINE, trial: 0, cold: true, bytes: None }).await.attempt
+    probe::run(&Request { kind, url: url.into(), deadline_ms: DEADLINE, trial: 0, cold: true, bytes: None })
+        .await
+        .attempt
 }
 
 #[wasm_bindgen_test]
@@ -76,7 +78,10 @@ async fn a_run_decides_verdicts_by_the_shared_rules() {
     finished.sort();
     assert_eq!(finished, [(0, 4), (1, 4)], "progress tells when each target is done");
     // Trial 0 is cold, later trials warm.
-    assert_eq!(attempts[1].iter().map(|a| (a.trial, a.cold)).collect::<Vec<_>>(), [(0, true), (0, true), (1, false), (1, false)]);
+    assert_eq!(
+        attempts[1].iter().map(|a| (a.trial, a.cold)).collect::<Vec<_>>(),
+        [(0, true), (0, true), (1, false), (1, false)]
+    );
     let ms = measurements_from(&list, attempts, f64::from(DEADLINE));
     assert_eq!(ms[0].verdict, Verdict::Tampered, "{:?}", ms[0]);
     assert_eq!(ms[1].verdict, Verdict::Reachable, "{:?}", ms[1]);

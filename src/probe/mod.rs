@@ -79,7 +79,16 @@ pub async fn run(req: &Request) -> Done {
         (None, _) => (clock_ms, TimingSource::Clock, None),
     };
     Done {
-        attempt: Attempt { probe: req.kind, outcome, duration_ms, trial: req.trial, cold: req.cold, timing, phases, bytes: req.bytes },
+        attempt: Attempt {
+            probe: req.kind,
+            outcome,
+            duration_ms,
+            trial: req.trial,
+            cold: req.cold,
+            timing,
+            phases,
+            bytes: req.bytes,
+        },
         requested,
     }
 }

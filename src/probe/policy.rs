@@ -19,12 +19,13 @@ impl PolicyWatch {
     pub fn start() -> PolicyWatch {
         let blocked = Rc::new(RefCell::new(Vec::new()));
         let sink = blocked.clone();
-        let listener = Closure::<dyn FnMut(SecurityPolicyViolationEvent)>::new(move |e: SecurityPolicyViolationEvent| {
-            sink.borrow_mut().push(e.blocked_uri());
+        let listener =
+            Closure::<dyn FnMut(SecurityPolicyViolationEvent)>::new(move |e: SecurityPolicyViolationEvent| {
+                sink.borrow_mut().push(e.blocked_uri());
+            });
+        let added = web_sys::window().and_then(|w| w.document()).is_some_and(|d| {
+            d.add_event_listener_with_callback("securitypolicyviolation", listener.as_ref().unchecked_ref()).is_ok()
         });
-        let added = web_sys::window()
-            .and_then(|w| w.document())
-            .is_some_and(|d| d.add_event_listener_with_callback("securitypolicyviolation", listener.as_ref().unchecked_ref()).is_ok());
         PolicyWatch { blocked, listener: added.then_some(listener) }
     }
 
@@ -39,7 +40,8 @@ impl PolicyWatch {
 impl Drop for PolicyWatch {
     fn drop(&mut self) {
         if let (Some(listener), Some(doc)) = (&self.listener, web_sys::window().and_then(|w| w.document())) {
-            let _ = doc.remove_event_listener_with_callback("securitypolicyviolation", listener.as_ref().unchecked_ref());
+            let _ =
+                doc.remove_event_listener_with_callback("securitypolicyviolation", listener.as_ref().unchecked_ref());
         }
     }
 }

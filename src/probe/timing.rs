@@ -44,7 +44,11 @@ pub async fn entry(url: &str) -> Option<Entry> {
     let phases = (e.request_start() > 0.0 && e.response_start() >= e.request_start()).then(|| Phases {
         dns_ms: (e.domain_lookup_end() - e.domain_lookup_start()).max(0.0),
         connect_ms: (e.connect_end() - e.connect_start()).max(0.0),
-        tls_ms: if e.secure_connection_start() > 0.0 { (e.connect_end() - e.secure_connection_start()).max(0.0) } else { 0.0 },
+        tls_ms: if e.secure_connection_start() > 0.0 {
+            (e.connect_end() - e.secure_connection_start()).max(0.0)
+        } else {
+            0.0
+        },
         ttfb_ms: (e.response_start() - e.request_start()).max(0.0),
     });
     (duration_ms.is_finite() && duration_ms >= 0.0).then_some(Entry { duration_ms, phases })

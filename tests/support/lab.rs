@@ -22,13 +22,13 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, Response};
 use axum::Router;
 use base64::Engine;
+use futures::StreamExt as _;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use rcgen::{CertificateParams, KeyPair, PublicKeyData};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
-use futures::StreamExt as _;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -47,9 +47,13 @@ pub enum Behaviour {
     WrongCert,
     Blockpage,
     /// Bodies dripped at this many kilobits per second.
-    Throttled { kbps: u32 },
+    Throttled {
+        kbps: u32,
+    },
     /// Every answer held back this long.
-    Slow { delay_ms: u64 },
+    Slow {
+        delay_ms: u64,
+    },
 }
 
 /// A loopback port with nothing listening: connecting is refused at once.
@@ -119,7 +123,10 @@ fn crc32(data: &[u8]) -> u32 {
 
 fn tls_config(hosts: &[String]) -> (Arc<rustls::ServerConfig>, String) {
     let key = KeyPair::generate().expect("key generation");
-    let cert = CertificateParams::new(hosts.to_vec()).expect("valid host names").self_signed(&key).expect("self-signed certificate");
+    let cert = CertificateParams::new(hosts.to_vec())
+        .expect("valid host names")
+        .self_signed(&key)
+        .expect("self-signed certificate");
     let spki = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(key.subject_public_key_info()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -161,7 +168,11 @@ impl Lab {
     pub async fn serve(&self, behaviour: Behaviour) -> u16 {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a lab port");
         let port = listener.local_addr().expect("lab address").port();
-        let tls = TlsAcceptor::from(if behaviour == Behaviour::WrongCert { self.untrusted_tls.clone() } else { self.tls.clone() });
+        let tls = TlsAcceptor::from(if behaviour == Behaviour::WrongCert {
+            self.untrusted_tls.clone()
+        } else {
+            self.tls.clone()
+        });
         let router = router(behaviour, self.big.clone());
         tokio::spawn(async move {
             loop {

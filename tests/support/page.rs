@@ -17,7 +17,12 @@ const DONE: &str = r#"[data-testid="results"][data-state="done"]"#;
 impl<'a> SelfTestPage<'a> {
     pub async fn open(client: &'a Client, url: &str) -> SelfTestPage<'a> {
         client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
-        client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(CONSENT)).await.expect("the page renders its consent box");
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(CONSENT))
+            .await
+            .expect("the page renders its consent box");
         SelfTestPage { client }
     }
 
@@ -95,7 +100,8 @@ impl<'a> SelfTestPage<'a> {
 
     /// The visible text of one target's row (name, verdict, evidence, timings).
     pub async fn row_text(&self, target: &str) -> String {
-        let row = self.client.find(Locator::Css(&format!(r#"[data-target="{target}"]"#))).await.expect("the target's row");
+        let row =
+            self.client.find(Locator::Css(&format!(r#"[data-target="{target}"]"#))).await.expect("the target's row");
         row.text().await.expect("row text")
     }
 

@@ -145,7 +145,10 @@ fn test() -> Result<(), String> {
     build_client()?;
     let steps: [(&str, &[&str]); 2] = [
         ("native and end-to-end tests", &["test", "--workspace", "--no-fail-fast"]),
-        ("in-browser tests (wasm-bindgen-test)", &["test", "--target", "wasm32-unknown-unknown", "-p", "vantage", "--no-fail-fast"]),
+        (
+            "in-browser tests (wasm-bindgen-test)",
+            &["test", "--target", "wasm32-unknown-unknown", "-p", "vantage", "--no-fail-fast"],
+        ),
     ];
     let mut tally = Tally::default();
     let mut failures = Vec::new();

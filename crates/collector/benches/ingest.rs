@@ -12,7 +12,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use vantage_collector::store::{self, Origin, Store};
 use vantage_collector::testing::TestPostgres;
-use vantage_report::{measurements_from, Asset, Attempt, BrowserInfo, Outcome, ProbeKind, Report, Target, TargetList, TimingSource, SCHEMA_VERSION};
+use vantage_report::{
+    measurements_from, Asset, Attempt, BrowserInfo, Outcome, ProbeKind, Report, Target, TargetList, TimingSource,
+    SCHEMA_VERSION,
+};
 
 const REPORTS: usize = 20_000;
 const CONNECTIONS: usize = 32;
@@ -70,7 +73,10 @@ fn realistic(n: usize) -> Report {
         software_name: "vantage-web".into(),
         software_version: "0.1.0".into(),
         targets_version: list.version.clone(),
-        measurement_start_time: format!("{}.000Z", vantage_report::timestamp::format_minute(now()).trim_end_matches('Z')),
+        measurement_start_time: format!(
+            "{}.000Z",
+            vantage_report::timestamp::format_minute(now()).trim_end_matches('Z')
+        ),
         deadline_ms: 5000.0,
         browser: BrowserInfo { family: "chromium".into(), major: 156 },
         connection_type: Some("wifi".into()),
@@ -98,7 +104,10 @@ async fn client(port: u16, bodies: Vec<Arc<String>>) -> Vec<f64> {
     let mut line = String::new();
     for body in bodies {
         let t0 = Instant::now();
-        let head = format!("POST /api/v1/reports HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+        let head = format!(
+            "POST /api/v1/reports HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
         write.write_all(head.as_bytes()).await.expect("write");
         write.write_all(body.as_bytes()).await.expect("write");
         line.clear();
@@ -124,8 +133,10 @@ async fn client(port: u16, bodies: Vec<Arc<String>>) -> Vec<f64> {
 
 async fn http_load(database: &str, offset: usize) -> Figures {
     let port = vantage_collector::testing::free_port();
-    let mut server = vantage_collector::testing::serve_collector(env!("CARGO_BIN_EXE_vantage-collector"), database, port, None);
-    let bodies: Vec<Arc<String>> = (0..REPORTS).map(|n| Arc::new(serde_json::to_string(&realistic(offset + n)).unwrap())).collect();
+    let mut server =
+        vantage_collector::testing::serve_collector(env!("CARGO_BIN_EXE_vantage-collector"), database, port, None);
+    let bodies: Vec<Arc<String>> =
+        (0..REPORTS).map(|n| Arc::new(serde_json::to_string(&realistic(offset + n)).unwrap())).collect();
     let mut shares: Vec<Vec<Arc<String>>> = vec![Vec::new(); CONNECTIONS];
     for (i, b) in bodies.into_iter().enumerate() {
         shares[i % CONNECTIONS].push(b);
@@ -140,7 +151,11 @@ async fn http_load(database: &str, offset: usize) -> Figures {
     let _ = server.kill();
     let _ = server.wait();
     latencies.sort_by(f64::total_cmp);
-    Figures { per_sec: REPORTS as f64 / took, p50_ms: percentile(&latencies, 0.5), p99_ms: percentile(&latencies, 0.99) }
+    Figures {
+        per_sec: REPORTS as f64 / took,
+        p50_ms: percentile(&latencies, 0.5),
+        p99_ms: percentile(&latencies, 0.99),
+    }
 }
 
 /// The same reports straight into the store: what the database can take, with no HTTP,

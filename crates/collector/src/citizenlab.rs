@@ -24,7 +24,8 @@ pub struct Import {
 
 fn id_from_host(host: &str) -> String {
     let host = host.strip_prefix("www.").unwrap_or(host);
-    let id: String = host.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let id: String =
+        host.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     id.chars().take(56).collect()
 }
 

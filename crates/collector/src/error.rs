@@ -33,9 +33,19 @@ impl ApiError {
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
         if e.malformed {
-            ApiError { status: StatusCode::BAD_REQUEST, error: "malformed_json", field: Some(e.field), detail: e.detail }
+            ApiError {
+                status: StatusCode::BAD_REQUEST,
+                error: "malformed_json",
+                field: Some(e.field),
+                detail: e.detail,
+            }
         } else {
-            ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, error: "invalid_report", field: Some(e.field), detail: e.detail }
+            ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                error: "invalid_report",
+                field: Some(e.field),
+                detail: e.detail,
+            }
         }
     }
 }

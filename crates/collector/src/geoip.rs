@@ -69,7 +69,8 @@ impl GeoIp {
         if let Some(reader) = &self.country {
             let record = reader.lookup(ip).ok().and_then(|r| r.decode::<CountryRecord>().ok().flatten());
             if let Some(r) = record {
-                let code = iso(r.country.and_then(|c| c.iso_code)).or_else(|| iso(r.registered_country.and_then(|c| c.iso_code)));
+                let code = iso(r.country.and_then(|c| c.iso_code))
+                    .or_else(|| iso(r.registered_country.and_then(|c| c.iso_code)));
                 if let Some(code) = code {
                     origin.country = code;
                 }
@@ -77,7 +78,8 @@ impl GeoIp {
         }
         if let Some(reader) = &self.asn {
             let record = reader.lookup(ip).ok().and_then(|r| r.decode::<AsnRecord>().ok().flatten());
-            origin.asn = record.and_then(|r| r.autonomous_system_number).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+            origin.asn =
+                record.and_then(|r| r.autonomous_system_number).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
         }
         origin
     }
@@ -120,7 +122,8 @@ mod tests {
     use super::testing::write_db;
     use super::*;
 
-    #[test]    fn country_and_asn_come_from_the_databases() {
+    #[test]
+    fn country_and_asn_come_from_the_databases() {
         let dir = tempfile::tempdir().unwrap();
         let (c, a) = (dir.path().join("c.mmdb"), dir.path().join("a.mmdb"));
         let net = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 0));

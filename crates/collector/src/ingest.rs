@@ -55,7 +55,12 @@ pub async fn post_report(
     result
 }
 
-async fn ingest(state: &AppState, peer: Option<std::net::IpAddr>, headers: &HeaderMap, body: &[u8]) -> Result<(StatusCode, Json<Stored>), ApiError> {
+async fn ingest(
+    state: &AppState,
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(StatusCode, Json<Stored>), ApiError> {
     if let (Some(limiter), Some(ip)) = (&state.limiter, peer) {
         if !limiter.allow(ip) {
             return Err(ApiError::new(

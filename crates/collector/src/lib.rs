@@ -23,14 +23,14 @@ pub mod testing;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::geoip::GeoIp;
+use crate::store::Store;
+use crate::targets::Catalogue;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
-use crate::geoip::GeoIp;
-use crate::store::Store;
-use crate::targets::Catalogue;
 
 /// Largest report body accepted.
 pub const MAX_REPORT_BYTES: usize = 64 * 1024;
@@ -88,7 +88,9 @@ impl AppState {
 }
 
 /// `GET /healthz`: 200 when the storage can be read, 503 otherwise.
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, &'static str) {
     match state.store.check().await {
         Ok(()) => (axum::http::StatusCode::OK, "ok\n"),
         Err(e) => {
@@ -112,14 +114,13 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
         .route("/targets", get(targets::get_targets))
         .route(
             "/reports",
-            post(ingest::post_report).layer(tower::ServiceBuilder::new().layer(cors).layer(DefaultBodyLimit::max(MAX_REPORT_BYTES))),
+            post(ingest::post_report)
+                .layer(tower::ServiceBuilder::new().layer(cors).layer(DefaultBodyLimit::max(MAX_REPORT_BYTES))),
         )
         .route("/export", get(export::get_export))
         .fallback(error::not_found);
-    let mut router = Router::new()
-        .nest("/api/v1", api)
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::get_metrics));
+    let mut router =
+        Router::new().nest("/api/v1", api).route("/healthz", get(healthz)).route("/metrics", get(metrics::get_metrics));
     if let Some(site) = site {
         let index = ServeFile::new(site.join("index.html"));
         router = router.fallback_service(ServeDir::new(site).fallback(index));

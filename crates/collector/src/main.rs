@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use vantage_collector::export::ExportQuery;
 use vantage_collector::geoip::GeoIp;
 use vantage_collector::targets::{self, country_of_file, Catalogue};
-use vantage_collector::export::ExportQuery;
 use vantage_collector::{app, citizenlab, AppState};
 use vantage_report::TargetList;
 
@@ -116,7 +116,8 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "vantage_collector=info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "vantage_collector=info,tower_http=warn".into()),
         )
         .init();
     match run(Cli::parse()).await {
@@ -195,7 +196,9 @@ async fn export(database: &str, params: &[(&str, Option<String>)], out: Option<&
     let q = ExportQuery::parse(Some(&query)).map_err(|e| format!("--{}: {}", e.field.unwrap_or_default(), e.detail))?;
     let store = vantage_collector::store::open(database).await.map_err(|e| format!("--database: {e}"))?;
     let mut sink: Box<dyn Write + Send> = match out {
-        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| format!("--out {}: {e}", p.display()))?)),
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("--out {}: {e}", p.display()))?,
+        )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
@@ -227,7 +230,12 @@ async fn export(database: &str, params: &[(&str, Option<String>)], out: Option<&
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Export { database, since, until, country, format, out } => {
-            export(&database, &[("since", since), ("until", until), ("country", country), ("format", Some(format))], out.as_deref()).await
+            export(
+                &database,
+                &[("since", since), ("until", until), ("country", country), ("format", Some(format))],
+                out.as_deref(),
+            )
+            .await
         }
         Command::Targets(TargetsCommand::Check { files, global }) => check(&files, global.as_deref()),
         Command::Targets(TargetsCommand::ImportCitizenlab { file, version }) => {
@@ -259,11 +267,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             let geo = GeoIp::open(geoip_country.as_deref(), geoip_asn.as_deref())?;
             if let Some(site) = &site {
                 if !site.join("index.html").is_file() {
-                    return Err(format!("--site {}: no index.html there (build the client with `cargo xtask run`)", site.display()));
+                    return Err(format!(
+                        "--site {}: no index.html there (build the client with `cargo xtask run`)",
+                        site.display()
+                    ));
                 }
             }
-            let store = vantage_collector::store::open(&database).await.map_err(|e| format!("--database {}: {e}", redacted(&database)))?;
-            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("--listen {listen}: {e}"))?;
+            let store = vantage_collector::store::open(&database)
+                .await
+                .map_err(|e| format!("--database {}: {e}", redacted(&database)))?;
+            let listener =
+                tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("--listen {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(
                 targets = catalogue.global.targets.len(),
@@ -277,7 +291,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 state = state.with_rate_limit(rate_limit, rate_burst);
             }
             if let Some(name) = trust_proxy_header {
-                let header = axum::http::HeaderName::try_from(name.as_str()).map_err(|e| format!("--trust-proxy-header {name:?}: {e}"))?;
+                let header = axum::http::HeaderName::try_from(name.as_str())
+                    .map_err(|e| format!("--trust-proxy-header {name:?}: {e}"))?;
                 state = state.with_proxy_header(header);
             }
             let origins = allow_origins

@@ -68,7 +68,8 @@ impl Metrics {
         }
         cumulative += self.latency[BUCKETS.len()].load(Ordering::Relaxed);
         let _ = writeln!(out, "vantage_ingest_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
-        let _ = writeln!(out, "vantage_ingest_seconds_sum {}", self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ =
+            writeln!(out, "vantage_ingest_seconds_sum {}", self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6);
         let _ = writeln!(out, "vantage_ingest_seconds_count {cumulative}");
         let _ = writeln!(out, "# HELP vantage_write_queue_depth Reports waiting for the storage writer.");
         let _ = writeln!(out, "# TYPE vantage_write_queue_depth gauge");

@@ -20,7 +20,11 @@ const SWEEP_AT: usize = 100_000;
 impl RateLimiter {
     /// `per_minute` reports per address, up to `burst` at once.
     pub fn new(per_minute: u32, burst: u32) -> RateLimiter {
-        RateLimiter { rate: f64::from(per_minute) / 60.0, burst: f64::from(burst.max(1)), buckets: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            rate: f64::from(per_minute) / 60.0,
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes a token for `ip`; false when its bucket is empty.
@@ -30,7 +34,9 @@ impl RateLimiter {
 
     fn allow_at(&self, ip: IpAddr, now: Instant) -> bool {
         let Ok(mut buckets) = self.buckets.lock() else { return true };
-        let refill = |(tokens, last): (f64, Instant)| (tokens + now.saturating_duration_since(last).as_secs_f64() * self.rate).min(self.burst);
+        let refill = |(tokens, last): (f64, Instant)| {
+            (tokens + now.saturating_duration_since(last).as_secs_f64() * self.rate).min(self.burst)
+        };
         if buckets.len() >= SWEEP_AT {
             buckets.retain(|_, b| refill(*b) < self.burst);
         }

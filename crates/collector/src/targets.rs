@@ -60,7 +60,8 @@ impl Catalogue {
                 return Err(format!("{}: country files are named by ISO code, like PK.json", path.display()));
             };
             let additions = TargetList::parse(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-            let merged = self.global.with_additions(country, &additions).map_err(|e| format!("{}: {e}", path.display()))?;
+            let merged =
+                self.global.with_additions(country, &additions).map_err(|e| format!("{}: {e}", path.display()))?;
             let json = serde_json::to_string(&merged).expect("a TargetList always serialises");
             self.by_country.insert(country.to_string(), (merged, json));
         }
@@ -95,8 +96,23 @@ mod tests {
     fn the_default_list_is_valid_and_covers_the_platforms_it_promises() {
         let list = load(None).unwrap();
         for id in [
-            "x", "facebook", "instagram", "youtube", "whatsapp", "telegram", "tiktok", "signal", "snapchat", "reddit",
-            "wikipedia", "google", "discord", "linkedin", "threads", "bluesky", "mastodon",
+            "x",
+            "facebook",
+            "instagram",
+            "youtube",
+            "whatsapp",
+            "telegram",
+            "tiktok",
+            "signal",
+            "snapchat",
+            "reddit",
+            "wikipedia",
+            "google",
+            "discord",
+            "linkedin",
+            "threads",
+            "bluesky",
+            "mastodon",
         ] {
             assert!(list.get(id).is_some_and(|t| !t.control), "{id} missing");
         }

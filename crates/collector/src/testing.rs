@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext, SCHEMA_VERSION};
+use vantage_report::{
+    decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext,
+    SCHEMA_VERSION,
+};
 
 /// A valid report started at `start` (seconds since the epoch, kept with its seconds): target
 /// `x` blocked (an image failing after 20.5 ms, a fetch after 15 ms), and the control
@@ -16,9 +19,17 @@ use vantage_report::{decide, timestamp, Attempt, BrowserInfo, ControlStatus, Mea
 pub fn sample_report(report_id: &str, start: i64) -> Report {
     let ctx = RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
     let measurement = |id: &str, control, outcome| {
-        let attempts = vec![Attempt::new(ProbeKind::Image, outcome, 20.5), Attempt::new(ProbeKind::Fetch, outcome, 15.0)];
+        let attempts =
+            vec![Attempt::new(ProbeKind::Image, outcome, 20.5), Attempt::new(ProbeKind::Fetch, outcome, 15.0)];
         let d = decide(&attempts, &ctx);
-        Measurement { target_id: id.into(), input: format!("https://{id}.example/favicon.ico"), control, verdict: d.verdict, reason: d.reason, attempts }
+        Measurement {
+            target_id: id.into(),
+            input: format!("https://{id}.example/favicon.ico"),
+            control,
+            verdict: d.verdict,
+            reason: d.reason,
+            attempts,
+        }
     };
     Report {
         schema_version: SCHEMA_VERSION,
@@ -72,9 +83,16 @@ fn as_postgres(program: PathBuf) -> Command {
 /// Starts `binary` (a test's `env!("CARGO_BIN_EXE_vantage-collector")`) serving on `port`
 /// with `database` and no rate limit, and waits until it listens. With `debug_log`, every log
 /// line at debug level goes there; otherwise logs are discarded.
-pub fn serve_collector(binary: &str, database: impl AsRef<std::ffi::OsStr>, port: u16, debug_log: Option<Stdio>) -> Child {
+pub fn serve_collector(
+    binary: &str,
+    database: impl AsRef<std::ffi::OsStr>,
+    port: u16,
+    debug_log: Option<Stdio>,
+) -> Child {
     let mut cmd = Command::new(binary);
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"]).arg(database).stdout(Stdio::null());
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"])
+        .arg(database)
+        .stdout(Stdio::null());
     match debug_log {
         Some(log) => cmd.env("RUST_LOG", "debug").stderr(log),
         None => cmd.stderr(Stdio::null()),
@@ -98,7 +116,11 @@ impl TestPostgres {
         let bin = bin_dir()?;
         let dir = tempfile::Builder::new().prefix("vantage-pg").tempdir().map_err(|e| e.to_string())?;
         if is_root() {
-            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().map_err(|e| e.to_string())?;
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .map_err(|e| e.to_string())?;
             if !status.success() {
                 return Err("chown of the PostgreSQL data directory failed".into());
             }

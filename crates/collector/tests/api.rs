@@ -9,8 +9,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 use vantage_collector::geoip::GeoIp;
 use vantage_collector::targets::Catalogue;
-use vantage_collector::{app, ingest::now_secs, store::sqlite::SqliteStore, targets, AppState};
 use vantage_collector::testing::sample_report;
+use vantage_collector::{app, ingest::now_secs, store::sqlite::SqliteStore, targets, AppState};
 use vantage_report::Report;
 
 fn report(report_id: &str) -> Report {
@@ -158,7 +158,10 @@ async fn the_peer_address_gives_country_and_network_and_is_never_written() {
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
 
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(format!("GET /api/v1/export HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    stream
+        .write_all(format!("GET /api/v1/export HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
     let mut export = String::new();
     stream.read_to_string(&mut export).await.unwrap();
     assert!(export.contains(r#""probe_cc":"PK""#) && export.contains(r#""probe_asn":"AS17557""#), "{export}");
@@ -185,31 +188,102 @@ async fn the_bad_input_suite() {
         f(&mut v);
         v.to_string().into_bytes()
     };
-    let many: Vec<Value> = (0..101).map(|i| {
-        let mut m = good["measurements"][0].clone();
-        m["target_id"] = format!("t{i}").into();
-        m
-    }).collect();
+    let many: Vec<Value> = (0..101)
+        .map(|i| {
+            let mut m = good["measurements"][0].clone();
+            m["target_id"] = format!("t{i}").into();
+            m
+        })
+        .collect();
     let cases: Vec<(&str, Vec<u8>, &str, StatusCode, &str)> = vec![
-        ("malformed JSON", b"{\"schema_version\": 1,".to_vec(), "application/json", StatusCode::BAD_REQUEST, "malformed_json"),
+        (
+            "malformed JSON",
+            b"{\"schema_version\": 1,".to_vec(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
         ("not JSON at all", b"report=1".to_vec(), "application/json", StatusCode::BAD_REQUEST, "malformed_json"),
-        ("not UTF-8", [b"{\"report_id\": \"".as_slice(), &[0xff, 0xfe], b"\"}"].concat(), "application/json", StatusCode::BAD_REQUEST, "malformed_json"),
-        ("wrong type", with(&|v| v["deadline_ms"] = "fast".into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
-        ("missing field", with(&|v| { v.as_object_mut().unwrap().remove("report_id"); }), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
-        ("unknown field", with(&|v| v["probe_ip"] = "127.0.0.1".into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
-        ("huge array", with(&|v| v["measurements"] = Value::Array(many.clone())), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
-        ("negative timing", with(&|v| v["measurements"][0]["attempts"][0]["duration_ms"] = (-1.0).into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
-        ("absurd timing", with(&|v| v["measurements"][0]["attempts"][0]["duration_ms"] = 1e12.into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
-        ("invalid enum", with(&|v| v["measurements"][0]["attempts"][0]["outcome"] = "maybe".into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
-        ("future timestamp", with(&|v| v["measurement_start_time"] = "2099-01-01T00:00:00.000Z".into()), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_report"),
-        ("wrong media type", serde_json::to_vec(&good).unwrap(), "multipart/form-data", StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        (
+            "not UTF-8",
+            [b"{\"report_id\": \"".as_slice(), &[0xff, 0xfe], b"\"}"].concat(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "wrong type",
+            with(&|v| v["deadline_ms"] = "fast".into()),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+        ),
+        (
+            "missing field",
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("report_id");
+            }),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+        ),
+        (
+            "unknown field",
+            with(&|v| v["probe_ip"] = "127.0.0.1".into()),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+        ),
+        (
+            "huge array",
+            with(&|v| v["measurements"] = Value::Array(many.clone())),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+        ),
+        (
+            "negative timing",
+            with(&|v| v["measurements"][0]["attempts"][0]["duration_ms"] = (-1.0).into()),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+        ),
+        (
+            "absurd timing",
+            with(&|v| v["measurements"][0]["attempts"][0]["duration_ms"] = 1e12.into()),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+        ),
+        (
+            "invalid enum",
+            with(&|v| v["measurements"][0]["attempts"][0]["outcome"] = "maybe".into()),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+        ),
+        (
+            "future timestamp",
+            with(&|v| v["measurement_start_time"] = "2099-01-01T00:00:00.000Z".into()),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+        ),
+        (
+            "wrong media type",
+            serde_json::to_vec(&good).unwrap(),
+            "multipart/form-data",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
         ("oversized body", vec![b' '; 65 * 1024], "application/json", StatusCode::PAYLOAD_TOO_LARGE, ""),
     ];
     for (what, body, content_type, status, error) in cases {
         let (got, answer) = call(&h.router, post(body, content_type)).await;
         assert_eq!(got, status, "{what}: {answer}");
         if !error.is_empty() {
-            let v: Value = serde_json::from_str(&answer).unwrap_or_else(|_| panic!("{what}: not a JSON error: {answer}"));
+            let v: Value =
+                serde_json::from_str(&answer).unwrap_or_else(|_| panic!("{what}: not a JSON error: {answer}"));
             assert_eq!(v["error"], error, "{what}: {answer}");
             assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{what}: {answer}");
         }
@@ -276,7 +350,20 @@ async fn export_lines_follow_the_ooni_base_data_format() {
     call(&h.router, post(serde_json::to_vec(&report(ID)).unwrap(), "application/json")).await;
     let (_, export) = call(&h.router, Request::get("/api/v1/export").body(Body::empty()).unwrap()).await;
     let line: Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
-    for key in ["data_format_version", "report_id", "measurement_start_time", "probe_cc", "probe_asn", "software_name", "software_version", "test_name", "test_version", "input", "annotations", "test_keys"] {
+    for key in [
+        "data_format_version",
+        "report_id",
+        "measurement_start_time",
+        "probe_cc",
+        "probe_asn",
+        "software_name",
+        "software_version",
+        "test_name",
+        "test_version",
+        "input",
+        "annotations",
+        "test_keys",
+    ] {
         assert!(line.get(key).is_some(), "{key} missing: {line}");
     }
     assert!(line.get("probe_ip").is_none(), "no address, not even a redacted one");
@@ -300,10 +387,12 @@ fn harness_with(f: impl FnOnce(AppState) -> AppState, geo: GeoIp) -> Harness {
 async fn submissions_are_rate_limited_per_address_and_counted_in_metrics() {
     let h = harness_with(|s| s.with_rate_limit(60, 2), GeoIp::default());
     for i in 0..2 {
-        let (status, body) = call(&h.router, post(serde_json::to_vec(&report(&format!("{i:032x}"))).unwrap(), "application/json")).await;
+        let (status, body) =
+            call(&h.router, post(serde_json::to_vec(&report(&format!("{i:032x}"))).unwrap(), "application/json")).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
-    let (status, body) = call(&h.router, post(serde_json::to_vec(&report(&format!("{:032x}", 9))).unwrap(), "application/json")).await;
+    let (status, body) =
+        call(&h.router, post(serde_json::to_vec(&report(&format!("{:032x}", 9))).unwrap(), "application/json")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "rate_limited");
 
@@ -321,7 +410,11 @@ async fn the_proxy_header_is_believed_only_when_configured() {
     let geo_dir = tempfile::tempdir().unwrap();
     let db = geo_dir.path().join("country.mmdb");
     let net = std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 0));
-    vantage_collector::geoip::testing::write_db(&db, "GeoLite2-Country", &[(net, 24, serde_json::json!({"country": {"iso_code": "PK"}}))]);
+    vantage_collector::geoip::testing::write_db(
+        &db,
+        "GeoLite2-Country",
+        &[(net, 24, serde_json::json!({"country": {"iso_code": "PK"}}))],
+    );
     let forwarded = |id: &str| {
         Request::post("/api/v1/reports")
             .header("content-type", "application/json")
@@ -330,7 +423,10 @@ async fn the_proxy_header_is_believed_only_when_configured() {
             .body(Body::from(serde_json::to_vec(&report(id)).unwrap()))
             .unwrap()
     };
-    let trusting = harness_with(|s| s.with_proxy_header("x-forwarded-for".parse().unwrap()), GeoIp::open(Some(&db), None).unwrap());
+    let trusting = harness_with(
+        |s| s.with_proxy_header("x-forwarded-for".parse().unwrap()),
+        GeoIp::open(Some(&db), None).unwrap(),
+    );
     assert_eq!(call(&trusting.router, forwarded(ID)).await.0, StatusCode::CREATED);
     let (_, export) = call(&trusting.router, Request::get("/api/v1/export").body(Body::empty()).unwrap()).await;
     assert!(export.contains(r#""probe_cc":"PK""#), "{export}");
@@ -354,7 +450,10 @@ async fn cross_origin_submissions_only_from_allowed_origins() {
             .unwrap()
     };
     let res = h.router.clone().oneshot(preflight("https://news.example")).await.unwrap();
-    assert_eq!(res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("https://news.example"));
+    assert_eq!(
+        res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()),
+        Some("https://news.example")
+    );
     let res = h.router.clone().oneshot(preflight("https://elsewhere.example")).await.unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
 }

@@ -8,7 +8,11 @@ use vantage_report::TargetList;
 
 fn collector(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_vantage-collector")).args(args).output().expect("the binary runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -26,7 +30,13 @@ fn check_prints_every_problem_on_its_own_line() {
     assert!(!ok, "a bad list must fail the check");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{stdout}");
-    for (line, field) in lines.iter().zip(["targets[0].images[0]", "targets[0].fetch", "targets[1].id", "targets[1].images[0]", "targets: needs"]) {
+    for (line, field) in lines.iter().zip([
+        "targets[0].images[0]",
+        "targets[0].fetch",
+        "targets[1].id",
+        "targets[1].images[0]",
+        "targets: needs",
+    ]) {
         assert!(line.contains("list.json") && line.contains(field), "{line} should name {field}");
     }
     assert!(stderr.contains("5 problem(s)"), "{stderr}");
@@ -76,7 +86,17 @@ async fn export_dumps_stored_measurements_offline() {
     store.close().await;
 
     let out = dir.path().join("dump.csv");
-    let (ok, _, stderr) = collector(&["export", "--database", db.to_str().unwrap(), "--country", "IR", "--format", "csv", "--out", out.to_str().unwrap()]);
+    let (ok, _, stderr) = collector(&[
+        "export",
+        "--database",
+        db.to_str().unwrap(),
+        "--country",
+        "IR",
+        "--format",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(ok, "{stderr}");
     let dump = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = dump.lines().collect();

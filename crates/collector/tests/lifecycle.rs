@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use vantage_collector::testing::{free_port, serve_collector};
 
-
 const BIN: &str = env!("CARGO_BIN_EXE_vantage-collector");
 
 fn start(db: impl AsRef<std::ffi::OsStr>, port: u16) -> Child {

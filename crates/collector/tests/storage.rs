@@ -64,7 +64,8 @@ async fn suite(store: Arc<dyn Store>) {
     let second_day = export(&store, ExportFilter { since: Some(START + 3_600), ..Default::default() }).await;
     assert_eq!(second_day.len(), 2);
     assert!(second_day.iter().all(|r| r.probe_cc == "ZZ"));
-    let first_day = export(&store, ExportFilter { since: Some(START - 3_600), until: Some(START + 3_600), country: None }).await;
+    let first_day =
+        export(&store, ExportFilter { since: Some(START - 3_600), until: Some(START + 3_600), country: None }).await;
     assert_eq!(first_day.len(), 2);
 
     // Concurrent submissions are batched; closing writes whatever is queued.
@@ -80,7 +81,10 @@ async fn suite(store: Arc<dyn Store>) {
     }
     assert_eq!(ok, 300);
     store.close().await;
-    assert!(matches!(store.insert(report(999, START), pk(), START).await, Err(StoreError::Closed)), "closed stores refuse work");
+    assert!(
+        matches!(store.insert(report(999, START), pk(), START).await, Err(StoreError::Closed)),
+        "closed stores refuse work"
+    );
     assert_eq!(export(&store, ExportFilter::default()).await.len(), 4 + 600);
 }
 
@@ -97,7 +101,8 @@ async fn postgres_keeps_the_storage_contract_with_daily_partitions() {
     let url = pg.database("storage").unwrap();
     let store = vantage_collector::store::open(&url).await.unwrap();
     suite(store.into()).await;
-    let partitions = pg.psql("storage", "SELECT count(*) FROM pg_inherits WHERE inhparent = 'reports'::regclass").unwrap();
+    let partitions =
+        pg.psql("storage", "SELECT count(*) FROM pg_inherits WHERE inhparent = 'reports'::regclass").unwrap();
     assert_eq!(partitions.trim(), "2", "one partition per day");
     // Migrations ran once and are recorded.
     assert_eq!(pg.psql("storage", "SELECT max(version) FROM schema_migrations").unwrap().trim(), "1");

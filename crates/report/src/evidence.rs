@@ -75,7 +75,16 @@ pub struct Attempt {
 impl Attempt {
     /// An attempt timed by the clock, in trial 0, cold: the common case for tests.
     pub fn new(probe: ProbeKind, outcome: Outcome, duration_ms: f64) -> Self {
-        Attempt { probe, outcome, duration_ms, trial: 0, cold: true, timing: TimingSource::Clock, phases: None, bytes: None }
+        Attempt {
+            probe,
+            outcome,
+            duration_ms,
+            trial: 0,
+            cold: true,
+            timing: TimingSource::Clock,
+            phases: None,
+            bytes: None,
+        }
     }
 
     pub fn ok(&self) -> bool {

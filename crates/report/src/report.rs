@@ -160,7 +160,9 @@ impl Report {
         if self.schema_version != SCHEMA_VERSION {
             return Err(err("schema_version", format!("must be {SCHEMA_VERSION}, got {}", self.schema_version)));
         }
-        if self.report_id.len() != 32 || !self.report_id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if self.report_id.len() != 32
+            || !self.report_id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(err("report_id", "must be 32 lowercase hex digits"));
         }
         if !is_short_token(&self.software_name, 32) {
@@ -239,11 +241,18 @@ impl Report {
             if d.verdict != m.verdict {
                 return Err(err(
                     format!("measurements[{i}].verdict"),
-                    format!("{:?} does not follow from the attempts; the rules give {:?}", m.verdict.as_str(), d.verdict.as_str()),
+                    format!(
+                        "{:?} does not follow from the attempts; the rules give {:?}",
+                        m.verdict.as_str(),
+                        d.verdict.as_str()
+                    ),
                 ));
             }
             if d.reason != m.reason {
-                return Err(err(format!("measurements[{i}].reason"), "does not follow from the attempts by the shared rules"));
+                return Err(err(
+                    format!("measurements[{i}].reason"),
+                    "does not follow from the attempts by the shared rules",
+                ));
             }
         }
         Ok(())
@@ -273,7 +282,14 @@ mod tests {
         let attempts = vec![attempt(ProbeKind::Image, outcome, 30.0), attempt(ProbeKind::Fetch, outcome, 25.0)];
         let ctx = RunContext { controls: crate::verdict::ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
         let d = decide(&attempts, &ctx);
-        Measurement { target_id: id.into(), input: format!("https://{id}.example/favicon.ico"), control, verdict: d.verdict, reason: d.reason, attempts }
+        Measurement {
+            target_id: id.into(),
+            input: format!("https://{id}.example/favicon.ico"),
+            control,
+            verdict: d.verdict,
+            reason: d.reason,
+            attempts,
+        }
     }
 
     fn report() -> Report {
@@ -303,10 +319,14 @@ mod tests {
                 {"id":"c","name":"C","category":"CTRL","control":true,"images":["/c.png"],"fetch":"/c.png"}]}"#,
         )
         .unwrap();
-        let fail = || vec![attempt(ProbeKind::Image, Outcome::Error, 40.0), attempt(ProbeKind::Fetch, Outcome::Error, 40.0)];
+        let fail =
+            || vec![attempt(ProbeKind::Image, Outcome::Error, 40.0), attempt(ProbeKind::Fetch, Outcome::Error, 40.0)];
         let ok = || vec![attempt(ProbeKind::Image, Outcome::Ok, 9.0), attempt(ProbeKind::Fetch, Outcome::Ok, 9.0)];
         let ms = measurements_from(&list, vec![fail(), ok()], 5000.0);
-        assert_eq!((ms[0].target_id.as_str(), ms[0].verdict, ms[0].input.as_str()), ("x", Verdict::Blocked, "https://x.example/i.png"));
+        assert_eq!(
+            (ms[0].target_id.as_str(), ms[0].verdict, ms[0].input.as_str()),
+            ("x", Verdict::Blocked, "https://x.example/i.png")
+        );
         assert_eq!((ms[1].verdict, ms[1].control), (Verdict::Reachable, true));
         let ms = measurements_from(&list, vec![fail(), fail()], 5000.0);
         assert!(ms.iter().all(|m| m.verdict == Verdict::Inconclusive));

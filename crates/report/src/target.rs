@@ -73,7 +73,9 @@ pub const MAX_TARGETS: usize = 100;
 
 /// Is `id` a valid identifier: 1 to 64 of `[a-z0-9_-]`.
 pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// Checks a probe URL: an absolute `https://` URL naming a host (no credentials, no IP
@@ -124,7 +126,11 @@ impl Target {
 
     /// Every URL the target makes a browser request.
     pub fn urls(&self) -> impl Iterator<Item = &str> {
-        self.images.iter().map(String::as_str).chain([self.fetch.as_str()]).chain(self.throughput.as_ref().map(|a| a.url.as_str()))
+        self.images
+            .iter()
+            .map(String::as_str)
+            .chain([self.fetch.as_str()])
+            .chain(self.throughput.as_ref().map(|a| a.url.as_str()))
     }
 }
 
@@ -157,7 +163,10 @@ impl TargetList {
     /// Every broken rule, in document order (what `vantage-collector targets check` prints).
     pub fn problems(&self) -> Vec<TargetListError> {
         let mut out = Vec::new();
-        if self.version.is_empty() || self.version.len() > 64 || !self.version.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b)) {
+        if self.version.is_empty()
+            || self.version.len() > 64
+            || !self.version.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
+        {
             out.push(err("version", "must be 1 to 64 of [A-Za-z0-9._-+]"));
         }
         if self.targets.is_empty() || self.targets.len() > MAX_TARGETS {
@@ -175,7 +184,10 @@ impl TargetList {
             if t.name.trim().is_empty() || t.name.chars().count() > 80 {
                 out.push(err(at("name"), "must be 1 to 80 characters"));
             }
-            if t.category.is_empty() || t.category.len() > 16 || !t.category.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+            if t.category.is_empty()
+                || t.category.len() > 16
+                || !t.category.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
                 out.push(err(at("category"), "must be a category code of 1 to 16 of [A-Z0-9_], like GRP or CTRL"));
             }
             if t.images.is_empty() || t.images.len() > MAX_IMAGES {
@@ -194,7 +206,10 @@ impl TargetList {
                     out.push(err(at("throughput.url"), d));
                 }
                 if !(MIN_ASSET_BYTES..=MAX_ASSET_BYTES).contains(&asset.bytes) {
-                    out.push(err(at("throughput.bytes"), format!("must be between {MIN_ASSET_BYTES} and {MAX_ASSET_BYTES}")));
+                    out.push(err(
+                        at("throughput.bytes"),
+                        format!("must be between {MIN_ASSET_BYTES} and {MAX_ASSET_BYTES}"),
+                    ));
                 }
             }
         }
@@ -336,7 +351,13 @@ mod tests {
         let global = list();
         let additions = TargetList {
             version: "7".into(),
-            targets: vec![Target { id: "aparat".into(), name: "Aparat".into(), category: "MMED".into(), control: false, ..global.targets[0].clone() }],
+            targets: vec![Target {
+                id: "aparat".into(),
+                name: "Aparat".into(),
+                category: "MMED".into(),
+                control: false,
+                ..global.targets[0].clone()
+            }],
         };
         let merged = global.with_additions("IR", &additions).unwrap();
         assert_eq!(merged.version, "test-1+IR.7");
@@ -349,11 +370,14 @@ mod tests {
     fn trials_take_images_in_turn() {
         let mut t = list().targets[0].clone();
         t.images.push("https://pbs.twimg.com/i.png".into());
-        assert_eq!([t.image_for_trial(0), t.image_for_trial(1), t.image_for_trial(2)], [
-            "https://abs.twimg.com/favicons/twitter.3.ico",
-            "https://pbs.twimg.com/i.png",
-            "https://abs.twimg.com/favicons/twitter.3.ico"
-        ]);
+        assert_eq!(
+            [t.image_for_trial(0), t.image_for_trial(1), t.image_for_trial(2)],
+            [
+                "https://abs.twimg.com/favicons/twitter.3.ico",
+                "https://pbs.twimg.com/i.png",
+                "https://abs.twimg.com/favicons/twitter.3.ico"
+            ]
+        );
         assert_eq!(t.urls().count(), 4);
     }
 

@@ -82,9 +82,8 @@ pub enum ControlStatus {
 impl ControlStatus {
     /// Derives the status from the attempts of every control target in the run.
     pub fn from_controls<'a>(controls: impl IntoIterator<Item = &'a [Attempt]>) -> Self {
-        let any_ok = controls
-            .into_iter()
-            .any(|attempts| attempts.iter().any(|a| a.probe == ProbeKind::Image && a.ok()));
+        let any_ok =
+            controls.into_iter().any(|attempts| attempts.iter().any(|a| a.probe == ProbeKind::Image && a.ok()));
         if any_ok {
             ControlStatus::Ok
         } else {
@@ -224,7 +223,10 @@ pub fn decide(attempts: &[Attempt], ctx: &RunContext) -> Decision {
             }
         }
         return if ok == total {
-            decision(Verdict::Reachable, Reason::AllSucceeded { attempts: total, slowest_ms: slowest(reach.iter().copied()) })
+            decision(
+                Verdict::Reachable,
+                Reason::AllSucceeded { attempts: total, slowest_ms: slowest(reach.iter().copied()) },
+            )
         } else {
             decision(Verdict::Reachable, Reason::MostlySucceeded { succeeded: ok, attempts: total })
         };
@@ -233,7 +235,10 @@ pub fn decide(attempts: &[Attempt], ctx: &RunContext) -> Decision {
     let timed_out = count(reach.iter().copied(), |a| a.outcome == Outcome::Timeout);
     let errors = count(reach.iter().copied(), |a| a.outcome == Outcome::Error);
     if timed_out > errors {
-        decision(Verdict::Timeout, Reason::HungUntilDeadline { timed_out, attempts: total, deadline_ms: ctx.deadline_ms })
+        decision(
+            Verdict::Timeout,
+            Reason::HungUntilDeadline { timed_out, attempts: total, deadline_ms: ctx.deadline_ms },
+        )
     } else {
         let failed: Vec<&Attempt> = reach.iter().copied().filter(|a| a.outcome == Outcome::Error).collect();
         decision(Verdict::Blocked, Reason::FailedFast { failed: errors, attempts: total, slowest_ms: slowest(failed) })
@@ -247,7 +252,8 @@ mod tests {
     use ProbeKind::*;
 
     const DEADLINE: f64 = 5000.0;
-    const CTX: RunContext = RunContext { controls: ControlStatus::Ok, control_kbps: Some(400_000.0), deadline_ms: DEADLINE };
+    const CTX: RunContext =
+        RunContext { controls: ControlStatus::Ok, control_kbps: Some(400_000.0), deadline_ms: DEADLINE };
 
     fn a(probe: ProbeKind, outcome: Outcome, duration_ms: f64) -> Attempt {
         Attempt::new(probe, outcome, duration_ms)

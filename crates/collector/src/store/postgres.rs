@@ -82,8 +82,13 @@ fn day_of(secs: i64) -> i64 {
     secs.div_euclid(86_400)
 }
 
-async fn write_batch(client: &mut Client, days: &mut HashSet<i64>, batch: &[Job]) -> Result<Vec<Result<i64, StoreError>>, StoreError> {
-    let starts: Vec<i64> = batch.iter().map(|j| parse_utc(&j.report.measurement_start_time).unwrap_or(j.received)).collect();
+async fn write_batch(
+    client: &mut Client,
+    days: &mut HashSet<i64>,
+    batch: &[Job],
+) -> Result<Vec<Result<i64, StoreError>>, StoreError> {
+    let starts: Vec<i64> =
+        batch.iter().map(|j| parse_utc(&j.report.measurement_start_time).unwrap_or(j.received)).collect();
     let tx = client.transaction().await.map_err(db)?;
     for day in starts.iter().map(|s| day_of(*s)) {
         if days.contains(&day) {

@@ -46,7 +46,8 @@ impl SqliteStore {
     /// the writer.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Path { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::Path { path: dir.display().to_string(), source })?;
         }
         let mut conn = open(path)?;
         migrate(&mut conn)?;
@@ -176,7 +177,9 @@ impl Store for SqliteStore {
 
     async fn export(&self, filter: ExportFilter, sink: mpsc::Sender<ExportRow>) -> Result<(), StoreError> {
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || export_rows(&path, &filter, &sink)).await.map_err(|e| StoreError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || export_rows(&path, &filter, &sink))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     async fn check(&self) -> Result<(), StoreError> {
