@@ -5,17 +5,15 @@
 //! Run with `cargo xtask bench` (it builds the client first). Prints figures and the budgets
 //! from DESIGN.md they are held to; exits non-zero if a budget is missed.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use support::browser::{Browser, BrowserConfig};
-use support::collector::Collector;
-use support::http_get;
-use support::lab::{Behaviour, Lab};
-use support::page::SelfTestPage;
+use vantage_lab::browser::{Browser, BrowserConfig};
+use vantage_lab::censor::{Behaviour, Lab};
+use vantage_lab::collector::Collector;
+use vantage_lab::http::get as http_get;
+use vantage_lab::page::SelfTestPage;
+use vantage_lab::targets::{list as target_list, target};
 use vantage_report::TargetList;
 
 /// Budgets from DESIGN.md.
@@ -66,7 +64,6 @@ fn check(outcome: &mut Budgets, what: &str, value: f64, budget: f64) {
 /// `blackholed` platforms black-holed. Returns each run's duration (fresh browser each: cold).
 async fn run_times(lab: &Lab, blackholed: usize) -> Vec<f64> {
     let list = vantage_collector::targets::load(None).expect("the default list");
-    let json = serde_json::to_string(&list).expect("serialisable");
     let healthy = lab.serve(Behaviour::Healthy).await;
     let hole = lab.serve(Behaviour::Blackhole).await;
     let platforms: Vec<&str> = list.targets.iter().filter(|t| !t.control).map(|t| t.id.as_str()).collect();
@@ -81,7 +78,7 @@ async fn run_times(lab: &Lab, blackholed: usize) -> Vec<f64> {
         .collect();
     let mut out = Vec::new();
     for _ in 0..RUNS {
-        let collector = Collector::start(&json).await;
+        let collector = Collector::start(&list).await;
         let site = format!("http://vantage.test:{}", collector.port);
         let mut rules = vec![format!("MAP vantage.test 127.0.0.1:{}", collector.port)];
         for h in url_hosts(&list) {
@@ -115,15 +112,14 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
         let port = lab.serve(Behaviour::Slow { delay_ms: d }).await;
         let h = format!("delay{d}.lab.test");
         rules.push(format!("MAP {h} 127.0.0.1:{port}"));
-        targets.push(format!(
-            r#"{{"id":"delay{d}","name":"{d} ms","category":"LAB","images":["https://{h}/favicon.ico"],"fetch":"https://{h}/favicon.ico"}}"#
-        ));
+        let url = format!("https://{h}/favicon.ico");
+        targets.push(target(&format!("delay{d}"), &format!("{d} ms"), "LAB", &url, &url));
     }
     let control = lab.serve(Behaviour::Healthy).await;
     rules.push(format!("MAP control.lab.test 127.0.0.1:{control}"));
-    targets.push(r#"{"id":"control","name":"Control","category":"CTRL","control":true,"images":["https://control.lab.test/favicon.ico"],"fetch":"https://control.lab.test/favicon.ico"}"#.into());
-    let json = format!(r#"{{"version":"bench-1","targets":[{}]}}"#, targets.join(","));
-    let collector = Collector::start(&json).await;
+    let url = "https://control.lab.test/favicon.ico";
+    targets.push(target("control", "Control", "CTRL", url, url));
+    let collector = Collector::start(&target_list("bench-1", targets)).await;
     let site = format!("http://vantage.test:{}", collector.port);
     rules.push(format!("MAP vantage.test 127.0.0.1:{}", collector.port));
     let browser = Browser::start(BrowserConfig {

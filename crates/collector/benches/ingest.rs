@@ -11,7 +11,7 @@ use std::time::Instant;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use vantage_collector::store::{self, Origin, Store};
-use vantage_collector::testing::TestPostgres;
+use vantage_lab::postgres::TestPostgres;
 use vantage_report::{
     measurements_from, Asset, Attempt, BrowserInfo, Outcome, ProbeKind, Report, Target, TargetList, TimingSource,
     SCHEMA_VERSION,
@@ -132,9 +132,9 @@ async fn client(port: u16, bodies: Vec<Arc<String>>) -> Vec<f64> {
 }
 
 async fn http_load(database: &str, offset: usize) -> Figures {
-    let port = vantage_collector::testing::free_port();
+    let port = vantage_lab::free_port();
     let mut server =
-        vantage_collector::testing::serve_collector(env!("CARGO_BIN_EXE_vantage-collector"), database, port, None);
+        vantage_lab::collector::serve_collector(env!("CARGO_BIN_EXE_vantage-collector"), database, port, None);
     let bodies: Vec<Arc<String>> =
         (0..REPORTS).map(|n| Arc::new(serde_json::to_string(&realistic(offset + n)).unwrap())).collect();
     let mut shares: Vec<Vec<Arc<String>>> = vec![Vec::new(); CONNECTIONS];

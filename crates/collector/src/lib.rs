@@ -17,8 +17,6 @@ pub mod peer;
 pub mod ratelimit;
 pub mod store;
 pub mod targets;
-#[cfg(any(test, feature = "test-support"))]
-pub mod testing;
 
 use std::path::PathBuf;
 use std::sync::Arc;

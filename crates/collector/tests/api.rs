@@ -9,7 +9,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 use vantage_collector::geoip::GeoIp;
 use vantage_collector::targets::Catalogue;
-use vantage_collector::testing::sample_report;
+use vantage_lab::report::sample_report;
 use vantage_collector::{app, ingest::now_secs, store::sqlite::SqliteStore, targets, AppState};
 use vantage_report::Report;
 
@@ -123,7 +123,7 @@ async fn unknown_api_paths_answer_json_404() {
 /// A MaxMind database mapping 127.0.0.0/8 to `record`.
 fn loopback_db(path: &std::path::Path, kind: &str, record: serde_json::Value) {
     let loopback = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0));
-    vantage_collector::geoip::testing::write_db(path, kind, &[(loopback, 8, record)]);
+    vantage_lab::geoip::write_db(path, kind, &[(loopback, 8, record)]);
 }
 
 /// Over a real socket the peer address exists: it gives country and network, and must not
@@ -410,7 +410,7 @@ async fn the_proxy_header_is_believed_only_when_configured() {
     let geo_dir = tempfile::tempdir().unwrap();
     let db = geo_dir.path().join("country.mmdb");
     let net = std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 0));
-    vantage_collector::geoip::testing::write_db(
+    vantage_lab::geoip::write_db(
         &db,
         "GeoLite2-Country",
         &[(net, 24, serde_json::json!({"country": {"iso_code": "PK"}}))],

@@ -81,7 +81,7 @@ async fn export_dumps_stored_measurements_offline() {
     let db = dir.path().join("v.sqlite");
     let store = vantage_collector::store::open(db.to_str().unwrap()).await.unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let report = vantage_collector::testing::sample_report(&"ab".repeat(16), now);
+    let report = vantage_lab::report::sample_report(&"ab".repeat(16), now);
     store.insert(report, vantage_collector::store::Origin { country: "IR".into(), asn: 197207 }, now).await.unwrap();
     store.close().await;
 

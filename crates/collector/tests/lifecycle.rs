@@ -9,7 +9,8 @@ use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vantage_collector::testing::{free_port, serve_collector};
+use vantage_lab::collector::serve_collector;
+use vantage_lab::free_port;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vantage-collector");
 
@@ -19,7 +20,7 @@ fn start(db: impl AsRef<std::ffi::OsStr>, port: u16) -> Child {
 
 fn report(n: u32) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    serde_json::to_string(&vantage_collector::testing::sample_report(&format!("{n:032x}"), now)).unwrap()
+    serde_json::to_string(&vantage_lab::report::sample_report(&format!("{n:032x}"), now)).unwrap()
 }
 
 /// POSTs a report; true only on a 201.
@@ -144,7 +145,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
 /// exactly once, and the database dump holds no client address.
 #[test]
 fn two_collectors_sharing_postgres_lose_nothing_when_one_is_killed() {
-    let pg = vantage_collector::testing::TestPostgres::start().expect("a PostgreSQL server");
+    let pg = vantage_lab::postgres::TestPostgres::start().expect("a PostgreSQL server");
     let url = pg.database("shared").unwrap();
     let (port_a, port_b) = (free_port(), free_port());
     let mut a = start(&url, port_a);

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use vantage_collector::export::ExportRow;
 use vantage_collector::store::{ExportFilter, Origin, Store, StoreError};
-use vantage_collector::testing::{sample_report, TestPostgres};
+use vantage_lab::postgres::TestPostgres;
+use vantage_lab::report::sample_report;
 use vantage_report::Report;
 
 const START: i64 = 1_702_825_230; // 2023-12-17T15:00:30Z

@@ -39,14 +39,16 @@ impl<'a> SelfTestPage<'a> {
 
     /// Waits until the run button is enabled (consent given and target list loaded).
     pub async fn wait_ready(&self) {
-        let run = self.client.find(Locator::Css(RUN)).await.expect("run button");
-        for _ in 0..200 {
-            if run.is_enabled().await.expect("run button state") {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let ready = Locator::Css(r#"[data-testid="run"]:enabled"#);
+        if self.client.wait().at_most(Duration::from_secs(10)).for_element(ready).await.is_err() {
+            panic!("the run button never became enabled: {}", self.text().await);
         }
-        panic!("the run button never became enabled: {}", self.text().await);
+    }
+
+    /// Waits until some element's text contains `words`; false if none did within `within`.
+    pub async fn wait_for_text(&self, words: &str, within: Duration) -> bool {
+        let xpath = format!("//*[contains(normalize-space(.), {})]", xpath_literal(words));
+        self.client.wait().at_most(within).for_element(Locator::XPath(&xpath)).await.is_ok()
     }
 
     /// Waits for `data-state="done"` on the results.
@@ -119,15 +121,14 @@ impl<'a> SelfTestPage<'a> {
     /// Clicks submit and waits for the outcome: `("sent" | "failed", message)`.
     pub async fn submit(&self) -> (String, String) {
         self.client.find(Locator::Css(SUBMIT)).await.expect("submit button").click().await.expect("click submit");
-        let status = self.client.find(Locator::Css(r#"[data-testid="submit-status"]"#)).await.expect("submit status");
-        for _ in 0..200 {
-            let state = status.attr("data-state").await.expect("attr").unwrap_or_default();
-            if state == "sent" || state == "failed" {
-                return (state, status.text().await.expect("status text"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("submission did not finish: {}", self.text().await);
+        let settled = Locator::Css(
+            r#"[data-testid="submit-status"][data-state="sent"], [data-testid="submit-status"][data-state="failed"]"#,
+        );
+        let Ok(status) = self.client.wait().at_most(Duration::from_secs(10)).for_element(settled).await else {
+            panic!("submission did not finish: {}", self.text().await);
+        };
+        let state = status.attr("data-state").await.expect("attr").unwrap_or_default();
+        (state, status.text().await.expect("status text"))
     }
 
     /// Saves a screenshot as `NAME.png` in `$VANTAGE_SCREENSHOTS`, when that is set: a way to
@@ -146,4 +147,13 @@ impl<'a> SelfTestPage<'a> {
             Err(e) => format!("(no body: {e})"),
         }
     }
+}
+
+/// `words` as an XPath string literal (XPath 1.0 has no escapes: quotes are concatenated).
+fn xpath_literal(words: &str) -> String {
+    if !words.contains('\'') {
+        return format!("'{words}'");
+    }
+    let parts: Vec<String> = words.split('\'').map(|p| format!("'{p}'")).collect();
+    format!("concat({})", parts.join(", \"'\", "))
 }

@@ -1,6 +1,9 @@
-//! A real collector on a free loopback port, in this process, with its SQLite file in a
-//! temporary directory the test can inspect.
+//! The collector two ways: in this process on a free loopback port with its SQLite file in a
+//! temporary directory the test can inspect ([`Collector`]), and as it is deployed, the real
+//! `vantage-collector` binary in its own process ([`serve_collector`]).
 
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 use std::path::{Path, PathBuf};
 
 use vantage_collector::geoip::GeoIp;
@@ -30,26 +33,22 @@ pub struct Collector {
 pub fn site_dir() -> PathBuf {
     let dir = std::env::var_os("VANTAGE_SITE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("dist"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dist"));
     assert!(dir.join("index.html").is_file(), "no built client in {}: run `cargo xtask test`", dir.display());
     dir
 }
 
 impl Collector {
-    pub async fn start(targets_json: &str) -> Collector {
-        Collector::start_with(targets_json, Options::default()).await
+    pub async fn start(targets: &TargetList) -> Collector {
+        Collector::start_with(targets, Options::default()).await
     }
 
-    /// A collector whose every answer carries `csp` as its Content-Security-Policy, as an
-    /// embedding site's page might.
-    pub async fn start_with_policy(targets_json: &str, csp: Option<String>) -> Collector {
-        Collector::start_with(targets_json, Options { csp, ..Options::default() }).await
-    }
-
-    pub async fn start_with(targets_json: &str, options: Options) -> Collector {
+    /// A collector serving `targets` (which must be a valid list), set up as `options` say.
+    pub async fn start_with(targets: &TargetList, options: Options) -> Collector {
         let Options { csp, country_dir, geoip_country, geoip_asn } = options;
-        let targets = TargetList::from_json(targets_json).expect("the test's target list is valid");
-        let mut catalogue = Catalogue::new(targets);
+        let problems = targets.problems();
+        assert!(problems.is_empty(), "the test's target list is invalid: {problems:?}");
+        let mut catalogue = Catalogue::new(targets.clone());
         if let Some(dir) = country_dir {
             catalogue = catalogue.with_country_dir(&dir).expect("valid country files");
         }
@@ -93,4 +92,30 @@ impl Drop for Collector {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// Starts `binary` (a test's `env!("CARGO_BIN_EXE_vantage-collector")`) serving on `port`
+/// with `database` and no rate limit, and waits until it listens. With `debug_log`, every log
+/// line at debug level goes there; otherwise logs are discarded.
+pub fn serve_collector(
+    binary: &str,
+    database: impl AsRef<std::ffi::OsStr>,
+    port: u16,
+    debug_log: Option<Stdio>,
+) -> Child {
+    let mut cmd = Command::new(binary);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"])
+        .arg(database)
+        .stdout(Stdio::null());
+    match debug_log {
+        Some(log) => cmd.env("RUST_LOG", "debug").stderr(log),
+        None => cmd.stderr(Stdio::null()),
+    };
+    let child = cmd.spawn().expect("the collector starts");
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }

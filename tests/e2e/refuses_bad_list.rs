@@ -1,10 +1,5 @@
 //! A broken or compromised target list must not make visitors fetch arbitrary URLs: the page
 //! refuses it with a visible message, and nothing is requested from the URLs it names.
-//!
-//! Run with `cargo xtask test`.
-#![cfg(not(target_arch = "wasm32"))]
-
-mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,10 +7,11 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use support::browser::{Browser, BrowserConfig};
-use support::collector::site_dir;
-use support::page::SelfTestPage;
 use tower_http::services::ServeDir;
+use vantage_lab::collector::site_dir;
+use vantage_lab::page::SelfTestPage;
+
+use crate::world::{browser, browser_turn, Net};
 
 /// Plain HTTP and an address: two rules broken at once.
 const BAD_LIST: &str = r#"{"version":"evil-1","targets":[
@@ -31,6 +27,7 @@ async fn serve(router: Router) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_target_list_is_refused_and_nothing_is_fetched() {
+    let _turn = browser_turn();
     // The tracker counts every request that reaches it.
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
@@ -46,25 +43,12 @@ async fn an_invalid_target_list_is_refused_and_nothing_is_fetched() {
     .await;
 
     let origin = format!("http://vantage.test:{site}");
-    let browser = Browser::start(BrowserConfig {
-        resolver_rules: vec![
-            format!("MAP vantage.test 127.0.0.1:{site}"),
-            format!("MAP tracker.example 127.0.0.1:{tracker}"),
-        ],
-        trusted_spki: vec![],
-        secure_origins: vec![origin.clone()],
-    })
-    .await;
+    let browser = browser(&origin, site, Net::default().map("tracker.example", tracker)).await;
     let page = SelfTestPage::open(&browser.client, &format!("{origin}/")).await;
     page.consent().await;
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = page.text().await;
-        if text.contains("could not be loaded") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let shown = page.wait_for_text("could not be loaded", Duration::from_secs(5)).await;
+    let text = page.text().await;
+    assert!(shown, "the refusal is not shown: {text}");
     assert!(text.contains("could not be loaded") && text.contains("https://"), "the refusal is not shown: {text}");
     assert!(!page.run_enabled().await, "a run must be impossible with a refused list");
     tokio::time::sleep(Duration::from_millis(300)).await;

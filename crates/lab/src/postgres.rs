@@ -1,4 +1,4 @@
-//! Helpers for tests across the workspace: a valid sample report, and a throwaway PostgreSQL
+//! A throwaway PostgreSQL
 //! server (Debian's binaries, a temporary data directory, a free loopback port, trust
 //! authentication, stopped on drop; as root it runs as the `postgres` user, since the server
 //! refuses to run as root).
@@ -8,42 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vantage_report::{
-    decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext,
-    SCHEMA_VERSION,
-};
-
-/// A valid report started at `start` (seconds since the epoch, kept with its seconds): target
-/// `x` blocked (an image failing after 20.5 ms, a fetch after 15 ms), and the control
-/// `control` reachable.
-pub fn sample_report(report_id: &str, start: i64) -> Report {
-    let ctx = RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
-    let measurement = |id: &str, control, outcome| {
-        let attempts =
-            vec![Attempt::new(ProbeKind::Image, outcome, 20.5), Attempt::new(ProbeKind::Fetch, outcome, 15.0)];
-        let d = decide(&attempts, &ctx);
-        Measurement {
-            target_id: id.into(),
-            input: format!("https://{id}.example/favicon.ico"),
-            control,
-            verdict: d.verdict,
-            reason: d.reason,
-            attempts,
-        }
-    };
-    Report {
-        schema_version: SCHEMA_VERSION,
-        report_id: report_id.into(),
-        software_name: "vantage-web".into(),
-        software_version: "0.1.0".into(),
-        targets_version: "t-1".into(),
-        measurement_start_time: format!("{}:{:02}.250Z", &timestamp::format_minute(start)[..16], start.rem_euclid(60)),
-        deadline_ms: 5000.0,
-        browser: BrowserInfo { family: "chromium".into(), major: 156 },
-        connection_type: Some("wifi".into()),
-        measurements: vec![measurement("x", false, Outcome::Error), measurement("control", true, Outcome::Ok)],
-    }
-}
+use crate::free_port;
 
 pub struct TestPostgres {
     /// `postgres://postgres@127.0.0.1:PORT/postgres`; see [`TestPostgres::database`].
@@ -78,37 +43,6 @@ fn as_postgres(program: PathBuf) -> Command {
     } else {
         Command::new(program)
     }
-}
-
-/// Starts `binary` (a test's `env!("CARGO_BIN_EXE_vantage-collector")`) serving on `port`
-/// with `database` and no rate limit, and waits until it listens. With `debug_log`, every log
-/// line at debug level goes there; otherwise logs are discarded.
-pub fn serve_collector(
-    binary: &str,
-    database: impl AsRef<std::ffi::OsStr>,
-    port: u16,
-    debug_log: Option<Stdio>,
-) -> Child {
-    let mut cmd = Command::new(binary);
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"])
-        .arg(database)
-        .stdout(Stdio::null());
-    match debug_log {
-        Some(log) => cmd.env("RUST_LOG", "debug").stderr(log),
-        None => cmd.stderr(Stdio::null()),
-    };
-    let child = cmd.spawn().expect("the collector starts");
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
-/// A loopback port that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(55432)
 }
 
 impl TestPostgres {

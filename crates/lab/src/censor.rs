@@ -26,15 +26,17 @@ use futures::StreamExt as _;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use rcgen::{CertificateParams, KeyPair, PublicKeyData};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, PublicKeyData};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::png::big_png;
+
 /// A small real PNG, served where a platform's favicon is expected.
-pub const FAVICON: &[u8] = include_bytes!("../../static/control.png");
+pub const FAVICON: &[u8] = include_bytes!("../../../static/control.png");
 /// Path of the large throughput asset on every lab host.
 pub const BIG_PATH: &str = "/lab/big.png";
 
@@ -58,95 +60,60 @@ pub enum Behaviour {
 
 /// A loopback port with nothing listening: connecting is refused at once.
 pub fn closed_port() -> u16 {
-    super::free_port()
+    crate::free_port()
 }
 
-/// An incompressible PNG of `side`×`side` RGBA pixels, deflate-stored so its size is known:
-/// the large asset whose load time gives throughput.
-pub fn big_png(side: u32) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(((side * 4 + 1) * side) as usize);
-    let mut x: u32 = 0x9e37_79b9;
-    for _ in 0..side {
-        raw.push(0); // filter: none
-        for _ in 0..side * 4 {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            raw.push(x as u8);
-        }
-    }
-    // zlib stream of stored blocks.
-    let mut z = vec![0x78, 0x01];
-    let mut chunks = raw.chunks(65_535).peekable();
-    while let Some(chunk) = chunks.next() {
-        z.push(u8::from(chunks.peek().is_none()));
-        let len = chunk.len() as u16;
-        z.extend_from_slice(&len.to_le_bytes());
-        z.extend_from_slice(&(!len).to_le_bytes());
-        z.extend_from_slice(chunk);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &byte in &raw {
-        a = (a + u32::from(byte)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
-
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8], data: &[u8]| {
-        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut crc_input = kind.to_vec();
-        crc_input.extend_from_slice(data);
-        png.extend_from_slice(&crc_input);
-        png.extend_from_slice(&crc32(&crc_input).to_be_bytes());
-    };
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&side.to_be_bytes());
-    ihdr.extend_from_slice(&side.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
-    chunk(b"IHDR", &ihdr);
-    chunk(b"IDAT", &z);
-    chunk(b"IEND", &[]);
-    png
+/// A certificate authority of the lab's own: leaf certificates are issued by it (and say
+/// nothing of being a CA, as Firefox requires of server certificates).
+struct Authority {
+    key: KeyPair,
+    params: CertificateParams,
+    der: CertificateDer<'static>,
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
-        }
+impl Authority {
+    fn new(name: &str) -> Authority {
+        let key = KeyPair::generate().expect("key generation");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("empty names are valid");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let der = params.self_signed(&key).expect("self-signed CA certificate").der().clone();
+        Authority { key, params, der }
     }
-    !crc
+
+    /// A server configuration presenting a certificate for `hosts` issued by this authority,
+    /// and the base64 SHA-256 of that certificate's key (for Chromium's SPKI allow-list).
+    fn issue(&self, hosts: &[String]) -> (Arc<rustls::ServerConfig>, String) {
+        let key = KeyPair::generate().expect("key generation");
+        let params = CertificateParams::new(hosts.to_vec()).expect("valid host names");
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        let cert = params.signed_by(&key, &issuer).expect("a certificate issued by the lab CA");
+        let spki = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(key.subject_public_key_info()));
+        let config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone(), self.der.clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("certificate and key match");
+        (Arc::new(config), spki)
+    }
 }
 
-fn tls_config(hosts: &[String]) -> (Arc<rustls::ServerConfig>, String) {
-    let key = KeyPair::generate().expect("key generation");
-    let cert = CertificateParams::new(hosts.to_vec())
-        .expect("valid host names")
-        .self_signed(&key)
-        .expect("self-signed certificate");
-    let spki = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(key.subject_public_key_info()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(cert.der().to_vec())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .expect("certificate and key match");
-    (Arc::new(config), spki)
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The lab: its trusted key, an untrusted one, and the large asset.
+/// The lab: its trusted authority and key, an untrusted one, and the large asset.
 pub struct Lab {
     tls: Arc<rustls::ServerConfig>,
     untrusted_tls: Arc<rustls::ServerConfig>,
     /// Base64 SHA-256 of the trusted key's SubjectPublicKeyInfo, for Chromium to trust.
     pub spki: String,
+    /// The lab CA's certificate (DER), for clients that trust by authority (Firefox, rustls).
+    pub ca_der: CertificateDer<'static>,
     big: Arc<Vec<u8>>,
 }
 
@@ -154,9 +121,30 @@ impl Lab {
     /// A lab whose certificates name `hosts`.
     pub fn new(hosts: &[&str]) -> Lab {
         let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
-        let (tls, spki) = tls_config(&hosts);
-        let (untrusted_tls, _) = tls_config(&hosts);
-        Lab { tls, untrusted_tls, spki, big: Arc::new(big_png(160)) }
+        let trusted = Authority::new("Vantage censor lab CA");
+        let (tls, spki) = trusted.issue(&hosts);
+        let (untrusted_tls, _) = Authority::new("Untrusted CA").issue(&hosts);
+        Lab { tls, untrusted_tls, spki, ca_der: trusted.der, big: Arc::new(big_png(160)) }
+    }
+
+    /// The lab CA's certificate in PEM, for `certutil` and other tools that read files.
+    pub fn ca_pem(&self) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.ca_der);
+        let lines: Vec<&str> =
+            b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("base64 is ASCII")).collect();
+        format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+    }
+
+    /// A TLS client configuration that trusts the lab CA and nothing else.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_der.clone()).expect("the lab CA is a valid trust anchor");
+        let config = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
     }
 
     /// Size of the large asset at [`BIG_PATH`].

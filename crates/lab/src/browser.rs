@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 
-use super::free_port;
+use crate::free_port;
 
 /// How the browser sees the network.
 #[derive(Default, Clone)]

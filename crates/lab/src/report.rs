@@ -1,0 +1,39 @@
+//! A valid sample report, for tests that need one that the collector accepts.
+
+use vantage_report::{
+    decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext,
+    SCHEMA_VERSION,
+};
+
+/// A valid report started at `start` (seconds since the epoch, kept with its seconds): target
+/// `x` blocked (an image failing after 20.5 ms, a fetch after 15 ms), and the control
+/// `control` reachable.
+pub fn sample_report(report_id: &str, start: i64) -> Report {
+    let ctx = RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
+    let measurement = |id: &str, control, outcome| {
+        let attempts =
+            vec![Attempt::new(ProbeKind::Image, outcome, 20.5), Attempt::new(ProbeKind::Fetch, outcome, 15.0)];
+        let d = decide(&attempts, &ctx);
+        Measurement {
+            target_id: id.into(),
+            input: format!("https://{id}.example/favicon.ico"),
+            control,
+            verdict: d.verdict,
+            reason: d.reason,
+            attempts,
+        }
+    };
+    Report {
+        schema_version: SCHEMA_VERSION,
+        report_id: report_id.into(),
+        software_name: "vantage-web".into(),
+        software_version: "0.1.0".into(),
+        targets_version: "t-1".into(),
+        measurement_start_time: format!("{}:{:02}.250Z", &timestamp::format_minute(start)[..16], start.rem_euclid(60)),
+        deadline_ms: 5000.0,
+        browser: BrowserInfo { family: "chromium".into(), major: 156 },
+        connection_type: Some("wifi".into()),
+        measurements: vec![measurement("x", false, Outcome::Error), measurement("control", true, Outcome::Ok)],
+    }
+}
+

@@ -1,0 +1,12 @@
+//! Vantage end to end, in real headless Chromium: one test binary whose modules are the
+//! behaviours. `cargo test --test e2e -- --list` names every test; `cargo test --test e2e
+//! blackhole` runs one scenario.
+//!
+//! Run with `cargo xtask test` (it builds the client with Trunk and installs Chromium first).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod country_targets;
+mod refuses_bad_list;
+mod run_and_submit;
+mod scenarios;
+mod world;

@@ -1,0 +1,102 @@
+//! The censor lab's scenario table (`vantage_lab::scenario::SCENARIOS`), one test per row:
+//! every target's verdict on the page, the collector's acceptance of the report, and the
+//! verdict and kind of evidence in the exported open data, since the open data is the product.
+
+use std::time::{Duration, Instant};
+
+use vantage_lab::censor::Lab;
+use vantage_lab::collector::Options;
+use vantage_lab::scenario::{all_hosts, policy, scenario, target_list, Servers, ALL_TARGETS, SCENARIOS};
+
+use crate::world::{Net, World};
+
+async fn run(name: &str) {
+    let scenario = scenario(name);
+    let lab = Lab::new(&all_hosts());
+    let servers = Servers::start(&lab).await;
+    let targets = target_list(lab.big_bytes());
+    let options = Options { csp: policy(scenario.policy_omits), ..Options::default() };
+    let world = World::start(&targets, options, Net::trusting(&lab).rules(servers.rules(scenario))).await;
+    let page = world.open_page().await;
+    let started = Instant::now();
+    page.consent_and_run().await;
+    page.wait_done(Duration::from_secs(30)).await;
+    let took = started.elapsed();
+    let got = page.verdicts().await;
+    page.screenshot_if_asked(name).await;
+    println!("{name:<15} {:>6} ms  {got:?}", took.as_millis());
+
+    let mut problems = Vec::new();
+    for target in ALL_TARGETS {
+        let (verdict, _) = scenario.expectation(target);
+        let have = got.get(target).map_or("(missing)", String::as_str);
+        if have != verdict.as_str() {
+            problems.push(format!("page: {target} is {have}, expected {}", verdict.as_str()));
+        }
+    }
+    // Whatever the page concluded, the collector must accept it: the same rules run there.
+    let (state, message) = page.submit().await;
+    if state != "sent" {
+        problems.push(format!("submission refused: {message}"));
+    }
+    let export = world.export().await;
+    for target in ALL_TARGETS {
+        let (verdict, reason) = scenario.expectation(target);
+        let Some(line) = export.iter().find(|l| l["test_keys"]["target_id"] == target) else {
+            problems.push(format!("export: no measurement of {target}"));
+            continue;
+        };
+        let keys = &line["test_keys"];
+        if keys["verdict"] != verdict.as_str() || keys["reason"]["kind"] != reason.tag() {
+            problems.push(format!(
+                "export: {target} is {} ({}), expected {} ({})",
+                keys["verdict"],
+                keys["reason"]["kind"],
+                verdict.as_str(),
+                reason.tag()
+            ));
+        }
+        if line["probe_cc"] != "ZZ" || line["probe_asn"] != "AS0" || line["input"].as_str().is_none() {
+            problems.push(format!("export: {target}'s line lacks its place or input: {line}"));
+        }
+    }
+    if !problems.is_empty() {
+        let text = page.text().await;
+        panic!("{name}: {} problem(s):\n{}\npage said:\n{text}", problems.len(), problems.join("\n"));
+    }
+    world.close().await;
+}
+
+/// One `#[tokio::test]` per scenario, and a check that the table has no row without a test.
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                run(stringify!($name)).await;
+            }
+        )*
+
+        #[test]
+        fn every_row_of_the_table_has_its_test() {
+            let tested = [$(stringify!($name)),*];
+            let table: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+            assert_eq!(tested.to_vec(), table, "add the new scenario to the scenarios! list");
+        }
+    };
+}
+
+scenarios!(
+    healthy,
+    dns_nxdomain,
+    tcp_refused,
+    tcp_reset,
+    blackhole,
+    tls_wrong_cert,
+    blockpage,
+    throttled,
+    slow_but_fine,
+    offline,
+    local_block,
+    pakistan_2023,
+);

@@ -1,0 +1,105 @@
+//! The fixture every browser test starts from: a collector in this process serving the built
+//! client, real headless Chromium whose resolver sends the page's name and the platforms'
+//! names where the test says, and the page object over it. One browser test runs at a time,
+//! so timings measured in one are not disturbed by another's browser on the same two cores.
+
+use std::sync::{Mutex, MutexGuard};
+
+use serde_json::Value;
+use vantage_lab::browser::{Browser, BrowserConfig};
+use vantage_lab::censor::Lab;
+use vantage_lab::collector::{Collector, Options};
+use vantage_lab::page::SelfTestPage;
+use vantage_report::TargetList;
+
+/// Where the browser's names lead, and which keys it trusts.
+#[derive(Default)]
+pub struct Net {
+    rules: Vec<String>,
+    trusted_spki: Vec<String>,
+}
+
+impl Net {
+    /// A network whose TLS servers are `lab`'s.
+    pub fn trusting(lab: &Lab) -> Net {
+        Net { rules: Vec::new(), trusted_spki: vec![lab.spki.clone()] }
+    }
+
+    /// `host` resolves to a loopback server on `port`.
+    pub fn map(mut self, host: &str, port: u16) -> Net {
+        self.rules.push(format!("MAP {host} 127.0.0.1:{port}"));
+        self
+    }
+
+    /// `host` does not resolve.
+    pub fn nxdomain(mut self, host: &str) -> Net {
+        self.rules.push(format!("MAP {host} ~NOTFOUND"));
+        self
+    }
+
+    /// Ready-made `--host-resolver-rules` entries (the scenario table's).
+    pub fn rules(mut self, rules: impl IntoIterator<Item = String>) -> Net {
+        self.rules.extend(rules);
+        self
+    }
+}
+
+static ONE_BROWSER: Mutex<()> = Mutex::new(());
+
+/// Waits for the browser turn; a test that failed while holding it does not block the rest.
+pub fn browser_turn() -> MutexGuard<'static, ()> {
+    ONE_BROWSER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Starts a browser whose only extra name is the page's own origin.
+pub async fn browser(page_origin: &str, page_port: u16, net: Net) -> Browser {
+    let host = page_origin.trim_start_matches("http://").split(':').next().unwrap_or("vantage.test");
+    let mut resolver_rules = vec![format!("MAP {host} 127.0.0.1:{page_port}")];
+    resolver_rules.extend(net.rules);
+    Browser::start(BrowserConfig {
+        resolver_rules,
+        trusted_spki: net.trusted_spki,
+        secure_origins: vec![page_origin.to_string()],
+    })
+    .await
+}
+
+pub struct World {
+    pub collector: Collector,
+    pub browser: Browser,
+    /// The page's origin, `http://vantage.test:PORT`: a name, so that no URL in a report
+    /// legitimately holds the loopback address the visitor connects from.
+    pub site: String,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl World {
+    pub async fn start(targets: &TargetList, options: Options, net: Net) -> World {
+        let turn = browser_turn();
+        let collector = Collector::start_with(targets, options).await;
+        let site = format!("http://vantage.test:{}", collector.port);
+        let browser = browser(&site, collector.port, net).await;
+        World { collector, browser, site, _turn: turn }
+    }
+
+    /// Opens the self-test page and waits for its consent box.
+    pub async fn open_page(&self) -> SelfTestPage<'_> {
+        SelfTestPage::open(&self.browser.client, &format!("{}/", self.site)).await
+    }
+
+    /// Every line of the collector's open-data export, parsed.
+    pub async fn export(&self) -> Vec<Value> {
+        let (status, body) = vantage_lab::http::get(&format!("http://127.0.0.1:{}/api/v1/export", self.collector.port)).await;
+        assert_eq!(status, 200, "export: {body}");
+        body.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("export line {l}: {e}"))).collect()
+    }
+
+    /// The exported measurement of `target` (the first, when several runs were submitted).
+    pub async fn exported(&self, target: &str) -> Option<Value> {
+        self.export().await.into_iter().find(|l| l["test_keys"]["target_id"] == target)
+    }
+
+    pub async fn close(self) {
+        self.browser.close().await;
+    }
+}
