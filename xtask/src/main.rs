@@ -5,6 +5,8 @@
 //! and chromedriver), because this machine reaches only the package registries and the tools'
 //! own download paths fail. `tools` holds the installs, `main` the commands.
 
+mod mutants;
+mod lint;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -15,18 +17,24 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--listen ADDR]   build the client and serve it with the collector (default 127.0.0.1:8080),
                         SQLite under ./data
+  lint                  rustfmt check, clippy (native and wasm32) with warnings denied, module docs
   test                  run every test: native, in-browser (wasm-bindgen-test) and end-to-end
   bench                 run the benchmarks (censor lab: run time, timing accuracy; collector:
                         ingest on SQLite and PostgreSQL) and print their figures against the budgets
-  setup                 only install the toolchain pieces that are missing";
+  setup                 only install the toolchain pieces that are missing
+  mutants [SCOPE] [-- ARGS]
+                        mutation testing (cargo-mutants) of crates/report, failing below 95 % caught,
+                        and of the collector's pure modules; SCOPE: report or collector";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
+        Some("lint") => lint::lint(),
         Some("test") => test(),
         Some("bench") => bench(),
         Some("setup") => tools::ensure_all(true),
+        Some("mutants") => mutants::mutants(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -50,7 +50,7 @@ fn locked_version(package: &str) -> Result<String, String> {
     Err(format!("{package} is not in Cargo.lock"))
 }
 
-fn ensure_wasm_target() -> Result<(), String> {
+pub fn ensure_wasm_target() -> Result<(), String> {
     let installed =
         Command::new("rustup").args(["target", "list", "--installed"]).output().map_err(|e| format!("rustup: {e}"))?;
     if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
@@ -61,7 +61,7 @@ fn ensure_wasm_target() -> Result<(), String> {
 
 /// `cargo install` of an exact version; without `--locked` if the locked set cannot resolve
 /// against this registry (wasm-bindgen-cli 0.2.130's lock names a missing webpki-roots).
-fn ensure_cargo_tool(binary: &str, package: &str, version: &str) -> Result<(), String> {
+pub fn ensure_cargo_tool(binary: &str, package: &str, version: &str) -> Result<(), String> {
     if version_of(binary, "--version").is_some_and(|v| v.split_whitespace().any(|w| w == version)) {
         return Ok(());
     }
