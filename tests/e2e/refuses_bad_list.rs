@@ -27,7 +27,7 @@ async fn serve(router: Router) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_target_list_is_refused_and_nothing_is_fetched() {
-    let _turn = browser_turn();
+    let _turn = browser_turn().await;
     // The tracker counts every request that reaches it.
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();

@@ -3,9 +3,8 @@
 //! names where the test says, and the page object over it. One browser test runs at a time,
 //! so timings measured in one are not disturbed by another's browser on the same two cores.
 
-use std::sync::{Mutex, MutexGuard};
-
 use serde_json::Value;
+use tokio::sync::{Mutex, MutexGuard};
 use vantage_lab::browser::{Browser, BrowserConfig};
 use vantage_lab::censor::Lab;
 use vantage_lab::collector::{Collector, Options};
@@ -44,11 +43,11 @@ impl Net {
     }
 }
 
-static ONE_BROWSER: Mutex<()> = Mutex::new(());
+static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
 
-/// Waits for the browser turn; a test that failed while holding it does not block the rest.
-pub fn browser_turn() -> MutexGuard<'static, ()> {
-    ONE_BROWSER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Waits for the browser turn (a test that fails releases it as it unwinds).
+pub async fn browser_turn() -> MutexGuard<'static, ()> {
+    ONE_BROWSER.lock().await
 }
 
 /// Starts a browser whose only extra name is the page's own origin.
@@ -75,7 +74,7 @@ pub struct World {
 
 impl World {
     pub async fn start(targets: &TargetList, options: Options, net: Net) -> World {
-        let turn = browser_turn();
+        let turn = browser_turn().await;
         let collector = Collector::start_with(targets, options).await;
         let site = format!("http://vantage.test:{}", collector.port);
         let browser = browser(&site, collector.port, net).await;

@@ -6,14 +6,15 @@
 pub fn big_png(side: u32) -> Vec<u8> {
     let mut raw = Vec::with_capacity(((side * 4 + 1) * side) as usize);
     let mut x: u32 = 0x9e37_79b9;
+    let mut noise = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as u8
+    };
     for _ in 0..side {
-        raw.push(0); // filter: none
-        for _ in 0..side * 4 {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            raw.push(x as u8);
-        }
+        // Each scanline: filter type 0 (none), then its pixels.
+        raw.extend(std::iter::once(0).chain((0..side * 4).map(|_| noise())));
     }
     // zlib stream of stored blocks.
     let mut z = vec![0x78, 0x01];

@@ -139,6 +139,7 @@ impl Drop for TestPostgres {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        // SAFETY: as above; the server ignored SIGINT for 10 s.
         unsafe {
             libc::kill(-(self.server.id() as i32), libc::SIGKILL);
         }

@@ -60,7 +60,7 @@ async fn reset_lets_the_client_hello_arrive_then_resets() {
     let lab = lab();
     let port = lab.serve(Behaviour::Reset).await;
     let started = Instant::now();
-    let err = handshake(&lab, port).await.err().expect("the handshake must fail");
+    let err = handshake(&lab, port).await.expect_err("the handshake must fail");
     // The TCP connection was accepted (not refused): the censor waited for the ClientHello.
     assert_ne!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
     assert!(
@@ -83,7 +83,7 @@ async fn blackhole_accepts_and_never_answers() {
 async fn wrong_cert_is_refused_by_a_client_that_trusts_the_lab() {
     let lab = lab();
     let port = lab.serve(Behaviour::WrongCert).await;
-    let err = handshake(&lab, port).await.err().expect("an untrusted certificate must fail the handshake");
+    let err = handshake(&lab, port).await.expect_err("an untrusted certificate must fail the handshake");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err:?}");
     assert!(err.to_string().contains("certificate"), "{err}");
     // The trusted server, for contrast, completes the handshake with the same client.
@@ -130,7 +130,7 @@ async fn slow_holds_every_answer_back() {
 
 #[tokio::test]
 async fn a_closed_port_refuses_at_once() {
-    let err = TcpStream::connect(("127.0.0.1", closed_port())).await.err().expect("nothing listens");
+    let err = TcpStream::connect(("127.0.0.1", closed_port())).await.expect_err("nothing listens");
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
 }
 
