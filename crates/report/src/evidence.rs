@@ -96,3 +96,16 @@ impl Attempt {
         matches!(self.probe, ProbeKind::Image | ProbeKind::Fetch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_image_and_fetch_attempts_decide_reachability() {
+        let kinds = [(ProbeKind::Image, true), (ProbeKind::Fetch, true), (ProbeKind::Throughput, false)];
+        for (probe, reachability) in kinds {
+            assert_eq!(Attempt::new(probe, Outcome::Ok, 1.0).is_reachability(), reachability, "{probe:?}");
+        }
+    }
+}

@@ -407,6 +407,110 @@ mod tests {
         assert_eq!(field_of(&r), "measurements[0].attempts[0].bytes");
     }
 
+    /// Decides every verdict and reason again after a test changed the evidence, as a client
+    /// would have.
+    fn redecided(mut r: Report) -> Report {
+        let ctx = r.run_context();
+        for m in &mut r.measurements {
+            let d = decide(&m.attempts, &ctx);
+            (m.verdict, m.reason) = (d.verdict, d.reason);
+        }
+        r
+    }
+
+    #[test]
+    fn every_limit_is_inclusive() {
+        let mut r = report();
+        r.software_name = "n".repeat(32);
+        r.software_version = "Az09._-+".repeat(4);
+        r.targets_version = "v".repeat(64);
+        r.browser.major = 10_000;
+        r.connection_type = Some("4g".into());
+        let a = &mut r.measurements[0].attempts;
+        a[0].duration_ms = MAX_DURATION_MS;
+        a[0].bytes = Some(MAX_ASSET_BYTES);
+        a[1].duration_ms = 0.0;
+        a[1].phases =
+            Some(crate::evidence::Phases { dns_ms: 0.0, connect_ms: MAX_DURATION_MS, tls_ms: 0.0, ttfb_ms: 1.0 });
+        a.resize(MAX_ATTEMPTS, a[1].clone());
+        a[MAX_ATTEMPTS - 1].trial = u8::try_from(MAX_ATTEMPTS - 1).unwrap();
+        for deadline_ms in [100.0, MAX_DURATION_MS] {
+            let r = redecided(Report { deadline_ms, ..r.clone() });
+            assert_eq!(r.validate(NOW), Ok(()), "deadline {deadline_ms}");
+        }
+        for connection in CONNECTION_TYPES {
+            let r = Report { connection_type: Some(connection.into()), ..report() };
+            assert_eq!(r.validate(NOW), Ok(()), "{connection}");
+        }
+        let mut full = report();
+        full.measurements = (0..MAX_TARGETS).map(|i| measurement(&format!("t{i}"), i == 0, Outcome::Ok)).collect();
+        assert_eq!(full.validate(NOW), Ok(()));
+        full.measurements.push(measurement("one-more", false, Outcome::Ok));
+        assert_eq!(field_of(&full), "measurements");
+    }
+
+    #[test]
+    fn every_limit_is_refused_one_past_and_when_empty() {
+        type Break = fn(&mut Report);
+        let cases: [(&str, Break); 22] = [
+            ("report_id", |r| r.report_id.truncate(31)),
+            ("report_id", |r| r.report_id.push('0')),
+            ("report_id", |r| r.report_id.replace_range(..1, "A")),
+            ("report_id", |r| r.report_id.replace_range(..1, "g")),
+            ("software_name", |r| r.software_name.clear()),
+            ("software_name", |r| r.software_name = "n".repeat(33)),
+            ("software_name", |r| r.software_name = "vantage web".into()),
+            ("software_version", |r| r.software_version.clear()),
+            ("software_version", |r| r.software_version = "1".repeat(33)),
+            ("software_version", |r| r.software_version = "1/2".into()),
+            ("targets_version", |r| r.targets_version.clear()),
+            ("targets_version", |r| r.targets_version = "v".repeat(65)),
+            ("deadline_ms", |r| r.deadline_ms = 99.9),
+            ("deadline_ms", |r| r.deadline_ms = MAX_DURATION_MS + 0.1),
+            ("browser.major", |r| r.browser.major = 10_001),
+            ("connection_type", |r| r.connection_type = Some("5g".into())),
+            ("measurements[0].attempts", |r| r.measurements[0].attempts.clear()),
+            ("measurements[0].attempts", |r| {
+                r.measurements[0].attempts = vec![r.measurements[0].attempts[0].clone(); MAX_ATTEMPTS + 1]
+            }),
+            ("measurements[0].attempts[0].duration_ms", |r| {
+                r.measurements[0].attempts[0].duration_ms = MAX_DURATION_MS + 0.1
+            }),
+            ("measurements[0].attempts[0].trial", |r| r.measurements[0].attempts[0].trial = MAX_ATTEMPTS as u8),
+            ("measurements[0].attempts[0].bytes", |r| r.measurements[0].attempts[0].bytes = Some(MAX_ASSET_BYTES + 1)),
+            ("measurements[0].attempts[0].phases", |r| {
+                r.measurements[0].attempts[0].phases =
+                    Some(crate::evidence::Phases { dns_ms: -0.1, connect_ms: 0.0, tls_ms: 0.0, ttfb_ms: 0.0 })
+            }),
+        ];
+        for (field, break_it) in cases {
+            let mut r = report();
+            break_it(&mut r);
+            assert_eq!(field_of(&redecided(r)), field);
+        }
+    }
+
+    #[test]
+    fn the_clock_window_is_inclusive() {
+        let r = report();
+        let start = parse_utc(&r.measurement_start_time).unwrap();
+        assert_eq!(r.validate(start - MAX_CLOCK_SKEW_SECS), Ok(()));
+        assert!(r.validate(start - MAX_CLOCK_SKEW_SECS - 1).unwrap_err().detail.contains("future"));
+        assert_eq!(r.validate(start + MAX_AGE_SECS), Ok(()));
+        assert!(r.validate(start + MAX_AGE_SECS + 1).unwrap_err().detail.contains("day old"));
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_report_is_named_as_the_body() {
+        // JSON of the wrong shape at the top: a schema error, not a malformed body.
+        let e = Report::from_json(b"{}", NOW).unwrap_err();
+        assert_eq!((e.field.as_str(), e.malformed), ("(body)", false), "{e}");
+        // Cut off in the middle of a measurement: malformed, wherever the parser stopped.
+        let json = serde_json::to_vec(&report()).unwrap();
+        let e = Report::from_json(&json[..json.len() / 2], NOW).unwrap_err();
+        assert_eq!((e.field.as_str(), e.malformed), ("(body)", true), "{e}");
+    }
+
     #[test]
     fn timestamps_must_be_recent_and_not_in_the_future() {
         let mut r = report();

@@ -388,6 +388,91 @@ mod tests {
         assert!(l.validate().unwrap_err().detail.contains("control"));
     }
 
+    /// The field of the first problem, or `None` for a good list.
+    fn refused(l: &TargetList) -> Option<String> {
+        l.validate().err().map(|e| e.field)
+    }
+
+    #[test]
+    fn ids_are_accepted_up_to_64_of_their_alphabet() {
+        for good in ["a", "x_twitter-2", "_", "-", &"a".repeat(64)] {
+            assert!(is_valid_id(good), "{good}");
+        }
+        for bad in ["", "X", "a.b", "a b", "é", &"a".repeat(65)] {
+            assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_are_accepted_up_to_2048_characters() {
+        let base = "https://x.example/";
+        let at_limit = format!("{base}{}", "a".repeat(2048 - base.len()));
+        assert_eq!(check_url(&at_limit), Ok(()));
+        assert!(check_url(&format!("{at_limit}a")).unwrap_err().contains("2048"));
+    }
+
+    #[test]
+    fn host_names_may_hold_letters_digits_dots_and_hyphens_only() {
+        for good in ["https://my-cdn.example/a.png", "https://a1.example:8443/a.png", "/static/a.png"] {
+            assert_eq!(check_url(good), Ok(()), "{good}");
+        }
+        for bad in ["https://a_b.example/a.png", "https://a%2eb.example/", "https://1.2.3.4:443/"] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_limit_is_inclusive() {
+        let mut l = list();
+        l.version = "v".repeat(64);
+        l.targets[0].name = "é".repeat(80); // characters, not bytes
+        l.targets[0].category = "A_B0".repeat(4);
+        l.targets[0].images = vec!["https://a.example/i.png".into(); MAX_IMAGES];
+        l.targets[0].throughput = Some(Asset { url: "https://a.example/big.jpg".into(), bytes: MIN_ASSET_BYTES });
+        l.targets[1].throughput = Some(Asset { url: "/big.jpg".into(), bytes: MAX_ASSET_BYTES });
+        assert_eq!(refused(&l), None);
+        let mut full = list();
+        full.targets = (0..MAX_TARGETS).map(|i| Target { id: format!("t{i}"), ..full.targets[1].clone() }).collect();
+        assert_eq!(refused(&full), None);
+    }
+
+    #[test]
+    fn every_limit_is_refused_one_past_and_when_empty() {
+        type Break = fn(&mut TargetList);
+        let cases: [(&str, Break); 10] = [
+            ("version", |l| l.version = "v".repeat(65)),
+            ("version", |l| l.version.clear()),
+            ("targets[0].name", |l| l.targets[0].name = "é".repeat(81)),
+            ("targets[0].name", |l| l.targets[0].name.clear()),
+            ("targets[0].category", |l| l.targets[0].category = "A".repeat(17)),
+            ("targets[0].category", |l| l.targets[0].category.clear()),
+            ("targets[0].category", |l| l.targets[0].category = "Grp".into()),
+            ("targets[0].throughput.bytes", |l| l.targets[0].throughput.as_mut().unwrap().bytes = MIN_ASSET_BYTES - 1),
+            ("targets[0].throughput.bytes", |l| l.targets[0].throughput.as_mut().unwrap().bytes = MAX_ASSET_BYTES + 1),
+            ("targets", |l| l.targets.clear()),
+        ];
+        for (field, break_it) in cases {
+            let mut l = list();
+            break_it(&mut l);
+            assert_eq!(refused(&l).as_deref(), Some(field), "{l:?}");
+        }
+    }
+
+    #[test]
+    fn targets_are_found_by_id() {
+        let l = list();
+        assert_eq!(l.get("vantage").map(|t| t.name.as_str()), Some("Vantage"));
+        assert_eq!(l.get("x").map(|t| t.name.as_str()), Some("X"));
+        assert_eq!(l.get("nope"), None);
+    }
+
+    #[test]
+    fn parse_errors_name_the_field_or_the_document() {
+        assert_eq!(TargetList::parse("[]").unwrap_err().field, "(document)");
+        let e = TargetList::parse(r#"{"version":"1","targets":[{"id":1}]}"#).unwrap_err();
+        assert_eq!(e.field, "targets[0].id");
+    }
+
     #[test]
     fn unknown_fields_are_named() {
         let e = TargetList::from_json(r#"{"version":"1","targets":[],"extra":1}"#).unwrap_err();

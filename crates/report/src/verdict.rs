@@ -319,6 +319,51 @@ mod tests {
     }
 
     #[test]
+    fn tampering_needs_a_fetch_that_answered_and_an_image_that_was_tried() {
+        // No image tried: nothing says the content differs.
+        let d = decide(&[a(Fetch, Ok, 15.0)], &CTX);
+        assert_eq!(d.reason, Reason::AllSucceeded { attempts: 1, slowest_ms: 15.0 });
+        // No fetch answered: a plain failure, not different content.
+        assert_eq!(decide(&[a(Image, Error, 20.0), a(Fetch, Error, 15.0)], &CTX).verdict, Verdict::Blocked);
+        // Every image failed, however many fetches answered.
+        let d = decide(&[a(Image, Error, 20.0), a(Image, Error, 21.0), a(Fetch, Ok, 15.0), a(Fetch, Ok, 16.0)], &CTX);
+        assert_eq!(d.reason, Reason::NotAnImage { fetches_ok: 2, images_failed: 2 });
+        // One image that timed out among failed ones breaks the pattern.
+        let d = decide(&[a(Image, Error, 20.0), a(Image, Timeout, DEADLINE), a(Fetch, Ok, 15.0)], &CTX);
+        assert_ne!(d.verdict, Verdict::Tampered);
+    }
+
+    #[test]
+    fn half_the_attempts_is_a_majority_and_less_is_not() {
+        let half = [a(Image, Ok, 10.0), a(Fetch, Ok, 9.0), a(Image, Error, 40.0), a(Fetch, Error, 40.0)];
+        assert_eq!(decide(&half, &CTX).reason, Reason::MostlySucceeded { succeeded: 2, attempts: 4 });
+        let one_of_two = [a(Image, Ok, 10.0), a(Image, Error, 40.0)];
+        assert_eq!(decide(&one_of_two, &CTX).reason, Reason::MostlySucceeded { succeeded: 1, attempts: 2 });
+        let one_of_three = [a(Image, Ok, 10.0), a(Image, Error, 40.0), a(Fetch, Error, 30.0)];
+        let d = decide(&one_of_three, &CTX);
+        assert_eq!(d.reason, Reason::FailedFast { failed: 2, attempts: 3, slowest_ms: 40.0 });
+        // Throughput attempts count for speed only, never for reachability.
+        let with_asset = [a(Image, Ok, 10.0), a(Fetch, Ok, 9.0), big(Error, 30.0), big(Error, 31.0)];
+        assert_eq!(decide(&with_asset, &CTX).reason, Reason::AllSucceeded { attempts: 2, slowest_ms: 10.0 });
+    }
+
+    #[test]
+    fn throttling_starts_at_exactly_ten_times_slower_and_200_ms() {
+        // 100 KB in 2000 ms after a 10 ms latency: 400 kbit/s.
+        let slow = [a(Image, Ok, 10.0), a(Fetch, Ok, 9.0), big(Ok, 2010.0)];
+        let ctx = |control_kbps| RunContext { control_kbps: Some(control_kbps), ..CTX };
+        let d = decide(&slow, &ctx(4000.0));
+        assert_eq!(d.reason, Reason::SlowerThanControls { kbps: 400.0, control_kbps: 4000.0, completed: true });
+        assert_eq!(decide(&slow, &ctx(3999.0)).verdict, Verdict::Reachable);
+        assert_eq!(decide(&slow, &ctx(800.0)).verdict, Verdict::Reachable, "twice slower is not throttling");
+        // 100 KB in exactly 200 ms is slow enough to measure; in 199 ms it is not.
+        let at_floor = [a(Image, Ok, 10.0), a(Fetch, Ok, 9.0), big(Ok, 210.0)];
+        assert_eq!(decide(&at_floor, &ctx(40_000.0)).verdict, Verdict::Throttled);
+        let under_floor = [a(Image, Ok, 10.0), a(Fetch, Ok, 9.0), big(Ok, 209.0)];
+        assert_eq!(decide(&under_floor, &ctx(1e9)).verdict, Verdict::Reachable);
+    }
+
+    #[test]
     fn no_attempts_is_not_reachable() {
         assert_ne!(decide(&[], &CTX).verdict, Verdict::Reachable);
     }
