@@ -120,6 +120,7 @@ fn print_table(scope: &str, files: &BTreeMap<String, Tally>) -> Tally {
 /// Runs cargo-mutants on one scope and returns its tally.
 fn run_scope(scope: &Scope, extra: &[String], out_base: &Path) -> Result<Tally, String> {
     let out_dir = out_base.join(scope.name);
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let mut cmd = Command::new("cargo");
     cmd.args(["mutants", "--package", scope.package, "--no-shuffle", "--output"]).arg(&out_dir);
     if std::env::var_os("CARGO_MUTANTS_JOBS").is_none() {
@@ -157,6 +158,20 @@ fn run_scope(scope: &Scope, extra: &[String], out_base: &Path) -> Result<Tally, 
     Ok(total)
 }
 
+/// Installs cargo-mutants unless this version is there. Its binary answers `--version` only
+/// as a cargo subcommand (`cargo mutants --version`), so the check is made here.
+fn ensure_cargo_mutants() -> Result<(), String> {
+    let installed =
+        Command::new("cargo").args(["mutants", "--version"]).env("PATH", tools::path()).output().is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout).split_whitespace().any(|w| w == CARGO_MUTANTS_VERSION)
+        });
+    if installed {
+        return Ok(());
+    }
+    tools::ensure_cargo_tool("cargo-mutants", "cargo-mutants", CARGO_MUTANTS_VERSION)
+}
+
 /// `cargo xtask mutants [report|collector] [-- ARGS]`.
 pub fn mutants(args: &[String]) -> Result<(), String> {
     let (ours, extra) = match args.iter().position(|a| a == "--") {
@@ -171,7 +186,7 @@ pub fn mutants(args: &[String]) -> Result<(), String> {
     if scopes.is_empty() {
         return Err("mutants takes an optional scope (report or collector), then -- ARGS for cargo-mutants".into());
     }
-    tools::ensure_cargo_tool("cargo-mutants", "cargo-mutants", CARGO_MUTANTS_VERSION)?;
+    ensure_cargo_mutants()?;
     let out_base: PathBuf = std::env::temp_dir().join("vantage-mutants");
     let mut failures = Vec::new();
     for scope in scopes {
