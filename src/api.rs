@@ -60,18 +60,49 @@ pub async fn fetch_targets() -> Result<TargetList, String> {
     TargetList::from_json(&body).map_err(|e| format!("the list was refused because it is invalid ({e})"))
 }
 
+/// A report as the collector takes it (and as the visitor downloads it).
+pub fn report_json(report: &Report) -> String {
+    serde_json::to_string(report).unwrap_or_default()
+}
+
+/// Why a submission did not store the report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubmitError {
+    /// No answer, or the collector is overloaded or down for now: worth trying again later.
+    Unreachable(String),
+    /// The collector already holds a report with this id: it was stored, once.
+    Duplicate,
+    /// The collector refused the report; sending it again would change nothing.
+    Rejected(String),
+}
+
 /// Submits a report; the collector answers once it is stored durably.
-pub async fn submit(report: &Report) -> Result<Stored, String> {
-    let body = serde_json::to_string(report).map_err(|e| e.to_string())?;
+pub async fn submit(report: &Report) -> Result<Stored, SubmitError> {
     let init = RequestInit::new();
     init.set_method("POST");
-    let headers = web_sys::Headers::new().map_err(js_error)?;
-    headers.set("content-type", "application/json").map_err(js_error)?;
+    let headers = web_sys::Headers::new().map_err(|e| SubmitError::Rejected(js_error(e)))?;
+    let _ = headers.set("content-type", "application/json");
     init.set_headers(&headers);
-    init.set_body(&body.into());
-    let (response, text) = send(REPORTS, &init).await?;
-    if response.status() != 201 {
-        return Err(describe_failure(&response, &text));
+    init.set_body(&report_json(report).into());
+    let (response, text) = send(REPORTS, &init).await.map_err(SubmitError::Unreachable)?;
+    match response.status() {
+        201 => serde_json::from_str(&text)
+            .map_err(|e| SubmitError::Unreachable(format!("unexpected answer from the collector ({e})"))),
+        409 => Err(SubmitError::Duplicate),
+        429 | 500..=599 => Err(SubmitError::Unreachable(describe_failure(&response, &text))),
+        _ => Err(SubmitError::Rejected(describe_failure(&response, &text))),
     }
-    serde_json::from_str(&text).map_err(|e| format!("unexpected answer from the collector ({e})"))
+}
+
+/// Queues the report with `navigator.sendBeacon`, which the browser delivers even after the
+/// page is gone; no answer comes back. Returns whether the browser took it.
+pub fn beacon(report: &Report) -> bool {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return false };
+    let parts = js_sys::Array::of1(&report_json(report).into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .ok()
+        .and_then(|blob| navigator.send_beacon_with_opt_blob(REPORTS, Some(&blob)).ok())
+        .unwrap_or(false)
 }

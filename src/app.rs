@@ -1,10 +1,27 @@
-//! The self-test page: what the test does and who sees what, consent, the run, the results
-//! with their evidence, and the separate choice to submit.
+//! The self-test page: consent first, then the run with its progress, results that explain
+//! themselves, and the separate choice to submit — in the visitor's language.
 //!
-//! DOM hooks the tests rely on: `data-testid="consent"`, `"run"`, `"submit"`,
-//! `"submit-status"`, one row per target with `data-target` and `data-verdict`, and
-//! `data-state="done"` on `data-testid="results"` when a run has finished.
+//! One file per part: [`language`] (the switcher), [`consent`] (what the test does, who sees
+//! it, the remembered choice), [`results`] (progress, summary, rows, meanings), [`bars`]
+//! (timings against the controls), [`share`] (download, copy), [`submit`] (sending, retries,
+//! beacon). This file holds the run itself and wires the parts together.
+//!
+//! DOM hooks the tests rely on: `data-testid="consent"`, `"run"`, `"cancel"`, `"submit"`,
+//! `"submit-status"` (`data-state` idle/sending/sent/failed), `"summary"`, one row per target
+//! with `data-target` and `data-verdict`, and `data-state` (idle/running/done/cancelled) on
+//! `data-testid="results"`.
 
+mod bars;
+mod consent;
+mod language;
+mod results;
+mod share;
+mod submit;
+
+use std::sync::Arc;
+
+use futures::future::{abortable, AbortHandle};
+use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use vantage_report::{Measurement, Report, Target, TargetList};
@@ -12,9 +29,30 @@ use vantage_report::{Measurement, Report, Target, TargetList};
 use crate::i18n::{self, Catalogue};
 use crate::{api, run};
 
+/// The current catalogue, shared by every part of the page through the context.
+#[derive(Clone, Copy)]
+pub struct I18n(RwSignal<Arc<Catalogue>>);
+
+impl I18n {
+    /// A message, tracked: the view re-renders when the language changes.
+    pub fn text(self, key: &str) -> String {
+        self.0.with(|c| c.text(key))
+    }
+
+    /// A message as a reactive text or attribute value. Every message is the same concrete
+    /// type, so the wasm holds Leptos's rendering code for it once, not once per message.
+    pub fn tr(self, key: &'static str) -> Signal<String> {
+        Signal::derive(move || self.text(key))
+    }
+
+    pub fn with<R>(self, f: impl FnOnce(&Catalogue) -> R) -> R {
+        self.0.with(|c| f(c))
+    }
+}
+
 /// Where one target stands in the current run.
 #[derive(Clone, PartialEq)]
-enum Phase {
+pub enum Phase {
     Measuring {
         done: usize,
         planned: usize,
@@ -22,72 +60,113 @@ enum Phase {
     /// Probed; the verdict waits for the controls.
     Measured,
     Done(Measurement),
+    Cancelled,
 }
 
-#[derive(Clone, PartialEq)]
-struct Row {
-    target: Target,
-    phase: Phase,
+/// One target's row: updated through its own signal, so a progress event re-renders one row.
+#[derive(Clone)]
+pub struct Row {
+    /// The run and the target's index: a new run gets new rows.
+    pub key: (u32, usize),
+    pub target: Target,
+    pub phase: RwSignal<Phase>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum RunState {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
     Idle,
     Running,
     Done,
+    Cancelled,
 }
 
-#[derive(Clone, PartialEq)]
-enum SubmitState {
-    Idle,
-    Sending,
-    Sent(String),
-    Failed(String),
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Idle => "idle",
+            RunState::Running => "running",
+            RunState::Done => "done",
+            RunState::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// The whole self-test page.
 #[component]
 pub fn App() -> impl IntoView {
-    let t = i18n::for_browser();
+    let i18n = I18n(RwSignal::new(Catalogue::english()));
+    provide_context(i18n);
     let targets = LocalResource::new(api::fetch_targets);
     let consent = RwSignal::new(false);
     let rows = RwSignal::new(Vec::<Row>::new());
     let run_state = RwSignal::new(RunState::Idle);
     let report = RwSignal::new(None::<Report>);
-    let submit_state = RwSignal::new(SubmitState::Idle);
+    let run_no = StoredValue::new(0u32);
+    let abort = StoredValue::new(None::<AbortHandle>);
+    let run_button = NodeRef::<html::Button>::new();
+    let cancel_button = NodeRef::<html::Button>::new();
+    let results_heading = NodeRef::<html::H2>::new();
+
+    // The document speaks the catalogue's language, in its direction.
+    Effect::new(move || {
+        let (lang, dir, title) = i18n.with(|c| (c.lang(), c.dir(), c.text("app.title")));
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            if let Some(root) = doc.document_element() {
+                let _ = root.set_attribute("lang", lang);
+                let _ = root.set_attribute("dir", dir);
+            }
+            doc.set_title(&title);
+        }
+    });
 
     let list_ready = move || matches!(targets.get(), Some(Ok(_)));
     let start = move |list: TargetList| {
-        run_state.set(RunState::Running);
-        report.set(None);
-        submit_state.set(SubmitState::Idle);
         let plan = run::Plan::default();
-        rows.set(
-            list.targets
-                .iter()
-                .map(|t| Row { target: t.clone(), phase: Phase::Measuring { done: 0, planned: plan.planned(t) } })
-                .collect(),
-        );
-        spawn_local(async move {
-            let r = run::run(&list, plan, |p| {
-                rows.update(|rs| {
-                    if let Some(row) = rs.get_mut(p.target) {
-                        row.phase = if p.finished {
+        run_no.update_value(|n| *n += 1);
+        let n = run_no.get_value();
+        let handles: Vec<Row> = list
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Row {
+                key: (n, i),
+                target: t.clone(),
+                phase: RwSignal::new(Phase::Measuring { done: 0, planned: plan.planned(t) }),
+            })
+            .collect();
+        rows.set(handles.clone());
+        report.set(None);
+        run_state.set(RunState::Running);
+        let (measured, handle) = abortable(async move {
+            let progress = {
+                let handles = handles.clone();
+                move |p: run::Progress| {
+                    if let Some(row) = handles.get(p.target) {
+                        row.phase.set(if p.finished {
                             Phase::Measured
                         } else {
                             Phase::Measuring { done: p.done, planned: p.planned }
-                        };
+                        });
                     }
-                })
-            })
-            .await;
-            rows.update(|rs| {
-                for (row, m) in rs.iter_mut().zip(&r.measurements) {
-                    row.phase = Phase::Done(m.clone());
                 }
-            });
-            report.set(Some(r));
-            run_state.set(RunState::Done);
+            };
+            let r = run::run(&list, plan, progress).await;
+            for (row, m) in handles.iter().zip(&r.measurements) {
+                row.phase.set(Phase::Done(m.clone()));
+            }
+            r
+        });
+        abort.set_value(Some(handle));
+        // Dropping the run's future (on cancel) drops every pending probe, and each probe
+        // aborts its fetch or clears its image as it goes.
+        spawn_local(async move {
+            if let Ok(r) = measured.await {
+                report.set(Some(r));
+                run_state.set(RunState::Done);
+                if let Some(h) = results_heading.get_untracked() {
+                    let _ = h.focus();
+                }
+            }
         });
     };
     let on_run = move |_| {
@@ -96,150 +175,99 @@ pub fn App() -> impl IntoView {
             start(list);
         }
     };
+    let on_cancel = move |_| {
+        if let Some(h) = abort.get_value() {
+            h.abort();
+        }
+        if run_state.get_untracked() == RunState::Running {
+            run_state.set(RunState::Cancelled);
+            for row in rows.get_untracked() {
+                if !matches!(row.phase.get_untracked(), Phase::Done(_)) {
+                    row.phase.set(Phase::Cancelled);
+                }
+            }
+        }
+        if let Some(b) = run_button.get_untracked() {
+            let _ = b.focus();
+        }
+    };
+    // Keyboard users land on the cancel button when a run starts.
+    Effect::new(move || {
+        if let Some(b) = cancel_button.get() {
+            let _ = b.focus();
+        }
+    });
+    let running = move || run_state.get() == RunState::Running;
 
     view! {
-        <main class="vantage" lang=t.lang dir=t.dir>
-            <h1>{t.title}</h1>
-            <p>{t.intro}</p>
-            <p>{t.who_sees}</p>
-            <p class="risk">{t.risk}</p>
-            <TargetListStatus targets t/>
-            <label class="consent">
-                <input
-                    type="checkbox"
-                    data-testid="consent"
-                    prop:checked=move || consent.get()
-                    on:change=move |ev| consent.set(event_target_checked(&ev))
-                />
-                " "
-                {t.consent}
-            </label>
-            <button
-                class="run"
-                data-testid="run"
-                disabled=move || !consent.get() || !list_ready() || run_state.get() == RunState::Running
-                on:click=on_run
-            >
-                {move || if run_state.get() == RunState::Running { t.running } else { t.run }}
-            </button>
-            <Results rows run_state t/>
-            <Submit report submit_state t/>
+        <header class="top">
+            <language::Switcher i18n/>
+        </header>
+        <main class="vantage">
+            <h1>{i18n.tr("app.title")}</h1>
+            <p class="lead">{i18n.tr("app.lead")}</p>
+            <TargetListStatus targets/>
+            <consent::Consent consent/>
+            <div class="actions">
+                <button
+                    class="run"
+                    data-testid="run"
+                    node_ref=run_button
+                    disabled=move || !consent.get() || !list_ready() || running()
+                    on:click=on_run
+                >
+                    {move || match run_state.get() {
+                        RunState::Running => i18n.text("run.running"),
+                        RunState::Done | RunState::Cancelled => i18n.text("run.again"),
+                        RunState::Idle => i18n.text("run.start"),
+                    }}
+                </button>
+                <Show when=running>
+                    <button class="cancel secondary" data-testid="cancel" node_ref=cancel_button on:click=on_cancel>
+                        {i18n.tr("run.cancel")}
+                    </button>
+                </Show>
+            </div>
+            <results::Results rows run_state report heading=results_heading/>
+            <submit::Submit report/>
         </main>
     }
 }
 
 /// Shows that the list is loading, or why it could not be used.
 #[component]
-fn TargetListStatus(targets: LocalResource<Result<TargetList, String>>, t: &'static Catalogue) -> impl IntoView {
+fn TargetListStatus(targets: LocalResource<Result<TargetList, String>>) -> impl IntoView {
+    let i18n = expect_context::<I18n>();
     move || match targets.get() {
-        None => Some(view! { <p class="status" data-testid="targets-status">{t.loading_targets}</p> }.into_any()),
+        None => {
+            Some(view! { <p class="status" data-testid="targets-status">{i18n.text("targets.loading")}</p> }.into_any())
+        }
         Some(Err(e)) => Some(
-            view! { <p class="status error" role="alert" data-testid="targets-status">{(t.targets_failed)(&e)}</p> }
-                .into_any(),
+            view! {
+                <p class="status error" role="alert" data-testid="targets-status">
+                    {i18n.with(|c| c.fmt("targets.failed", &[("error", &e)]))}
+                </p>
+            }
+            .into_any(),
         ),
         Some(Ok(_)) => None,
     }
 }
 
-/// Progress while running, then one row per target with verdict, evidence and timings.
-#[component]
-fn Results(rows: RwSignal<Vec<Row>>, run_state: RwSignal<RunState>, t: &'static Catalogue) -> impl IntoView {
-    let state = move || match run_state.get() {
-        RunState::Idle => "idle",
-        RunState::Running => "running",
-        RunState::Done => "done",
-    };
-    let progress = move || {
-        rows.with(|rs| {
-            let finished = rs.iter().filter(|r| !matches!(r.phase, Phase::Measuring { .. })).count();
-            let (done, planned) = rs.iter().fold((0, 0), |(d, p), r| match r.phase {
-                Phase::Measuring { done, planned } => (d + done, p + planned),
-                // Finished rows count as complete, whatever they had planned.
-                _ => (d + 1, p + 1),
-            });
-            match run_state.get() {
-                RunState::Idle => String::new(),
-                RunState::Running => (t.progress)(finished, rs.len(), done, planned),
-                RunState::Done => (t.finished)(rs.len()),
-            }
-        })
-    };
-    view! {
-        <section class="results" data-testid="results" data-state=state aria-live="polite">
-            <p class="progress">{progress}</p>
-            <Show when=move || rows.with(|rs| !rs.is_empty())>
-                <table>
-                    <thead>
-                        <tr>
-                            <th>{t.col_platform}</th>
-                            <th>{t.col_result}</th>
-                            <th>{t.col_why}</th>
-                            <th>{t.col_timings}</th>
-                        </tr>
-                    </thead>
-                    <tbody>{move || rows.get().into_iter().map(|r| row(r, t)).collect_view()}</tbody>
-                </table>
-            </Show>
-        </section>
-    }
-}
-
-fn row(r: Row, t: &'static Catalogue) -> impl IntoView {
-    let (verdict, label, why, timings) = match &r.phase {
-        Phase::Measuring { done, planned } => ("pending", (t.measuring)(*done, *planned), String::new(), String::new()),
-        Phase::Measured => ("pending", t.measured.to_string(), String::new(), String::new()),
-        Phase::Done(m) => {
-            (m.verdict.as_str(), (t.verdict)(m.verdict).to_string(), (t.reason)(&m.reason), (t.timings)(&m.attempts))
+/// The catalogue for the page's language, loaded once at start.
+pub(crate) fn load_language(
+    i18n: I18n,
+    language: &'static i18n::Language,
+    failed: RwSignal<bool>,
+    busy: RwSignal<bool>,
+) {
+    busy.set(true);
+    failed.set(false);
+    spawn_local(async move {
+        match i18n::load(language).await {
+            Ok(c) => i18n.0.set(c),
+            Err(_) => failed.set(true),
         }
-    };
-    view! {
-        <tr data-target=r.target.id.clone() data-verdict=verdict class=format!("verdict-{verdict}")>
-            <td>
-                {r.target.name.clone()}
-                {r.target.control.then(|| view! { " " <span class="tag">{t.control}</span> })}
-            </td>
-            <td class="verdict">{label}</td>
-            <td class="why">{why}</td>
-            <td class="timings">{timings}</td>
-        </tr>
-    }
-}
-
-/// The separate, clearly labelled choice to submit the finished run.
-#[component]
-fn Submit(
-    report: RwSignal<Option<Report>>,
-    submit_state: RwSignal<SubmitState>,
-    t: &'static Catalogue,
-) -> impl IntoView {
-    let on_submit = move |_| {
-        let Some(r) = report.get_untracked() else { return };
-        submit_state.set(SubmitState::Sending);
-        spawn_local(async move {
-            submit_state.set(match api::submit(&r).await {
-                Ok(stored) => SubmitState::Sent(stored.report_id),
-                Err(e) => SubmitState::Failed(e),
-            });
-        });
-    };
-    let busy_or_sent = move || matches!(submit_state.get(), SubmitState::Sending | SubmitState::Sent(_));
-    let status = move || match submit_state.get() {
-        SubmitState::Idle => ("idle", String::new()),
-        SubmitState::Sending => ("sending", t.submitting.to_string()),
-        SubmitState::Sent(id) => ("sent", (t.submitted)(&id)),
-        SubmitState::Failed(e) => ("failed", (t.submit_failed)(&e)),
-    };
-    view! {
-        <section class="submit">
-            <p>{t.submit_explain}</p>
-            <button
-                data-testid="submit"
-                disabled=move || report.with(Option::is_none) || busy_or_sent()
-                on:click=on_submit
-            >
-                {t.submit}
-            </button>
-            <p data-testid="submit-status" data-state=move || status().0 role="status">{move || status().1}</p>
-        </section>
-    }
+        busy.set(false);
+    });
 }

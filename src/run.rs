@@ -4,6 +4,9 @@
 //!
 //! Budget: a black-holed target costs one deadline (its first trial), not one per trial, and
 //! targets run side by side, so a run with black holes lasts about one deadline.
+//!
+//! Cancelling is dropping the future: every pending probe is dropped with it, and a dropped
+//! probe aborts its fetch or clears its image's source (`probe::fetch`, `probe::image`).
 
 use futures::stream::{self, StreamExt};
 use vantage_report::{

@@ -7,9 +7,12 @@
 
 use std::time::Duration;
 
+use vantage::i18n::{self, words, Catalogue};
 use vantage::probe::{self, Request};
 use vantage::run::{measure, Plan};
-use vantage_report::{measurements_from, Attempt, Outcome, ProbeKind, TargetList, TimingSource, Verdict};
+use vantage_report::{
+    measurements_from, Attempt, Measurement, Outcome, ProbeKind, Reason, TargetList, TimingSource, Verdict,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -93,7 +96,8 @@ fn query(selector: &str) -> Option<web_sys::Element> {
 
 #[wasm_bindgen_test]
 async fn the_page_waits_for_consent_and_explains_a_missing_target_list() {
-    leptos::mount::mount_to_body(vantage::app::App);
+    let body: web_sys::HtmlElement = web_sys::window().unwrap().document().unwrap().body().unwrap();
+    let _page = leptos::mount::mount_to(body, vantage::app::App);
     let run: web_sys::HtmlButtonElement = query(r#"[data-testid="run"]"#).expect("run button").unchecked_into();
     let consent: web_sys::HtmlInputElement = query(r#"[data-testid="consent"]"#).expect("consent box").unchecked_into();
     assert!(!consent.checked(), "consent is never pre-ticked");
@@ -114,4 +118,107 @@ async fn the_page_waits_for_consent_and_explains_a_missing_target_list() {
     consent.click();
     assert!(consent.checked());
     assert!(run.disabled(), "still no run without a valid target list");
+}
+
+fn storage() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+async fn settle() {
+    gloo_timers::future::sleep(Duration::from_millis(30)).await;
+}
+
+#[wasm_bindgen_test]
+async fn consent_is_remembered_only_when_asked_and_only_in_this_browser() {
+    storage().clear().unwrap();
+    let body: web_sys::HtmlElement = web_sys::window().unwrap().document().unwrap().body().unwrap();
+    let page = leptos::mount::mount_to(body.clone(), vantage::app::App);
+    let consent: web_sys::HtmlInputElement = query(r#"[data-testid="consent"]"#).unwrap().unchecked_into();
+    let remember: web_sys::HtmlInputElement = query(r#"[data-testid="remember"]"#).unwrap().unchecked_into();
+    assert!(!remember.checked(), "remembering is never pre-ticked");
+    consent.click();
+    settle().await;
+    assert_eq!(storage().length().unwrap(), 0, "consent alone stores nothing");
+    remember.click();
+    settle().await;
+    assert_eq!(storage().get_item("vantage.consent").unwrap().as_deref(), Some("v1"));
+    assert_eq!(storage().length().unwrap(), 1, "one key, nothing else");
+    drop(page);
+
+    // A later visit finds the choice, and can forget it.
+    let page = leptos::mount::mount_to(body, vantage::app::App);
+    settle().await;
+    let consent: web_sys::HtmlInputElement = query(r#"[data-testid="consent"]"#).unwrap().unchecked_into();
+    assert!(consent.checked(), "the remembered choice is applied");
+    let forget: web_sys::HtmlButtonElement = query(r#"[data-testid="forget"]"#).unwrap().unchecked_into();
+    forget.click();
+    settle().await;
+    assert!(!consent.checked());
+    assert_eq!(storage().length().unwrap(), 0, "forgetting removes it");
+    drop(page);
+}
+
+#[wasm_bindgen_test]
+async fn catalogues_load_on_demand_and_write_numbers_in_the_locale() {
+    let en = Catalogue::english();
+    assert_eq!((en.lang(), en.dir()), ("en", "ltr"));
+    assert_eq!(en.ms(12.2), "13 ms");
+    assert_eq!(en.plural("progress.status", 1.0, &[("done", "0"), ("total", "1")]), "Measured 0 of 1 site\u{2026}");
+
+    let ur = i18n::load(i18n::language("ur-PK").unwrap()).await.expect("the Urdu catalogue is served");
+    assert_eq!((ur.lang(), ur.dir()), ("ur", "rtl"));
+    assert_eq!(ur.text("run.start"), "ٹیسٹ چلائیں");
+
+    let fa = i18n::load(i18n::language("fa").unwrap()).await.expect("the Persian catalogue is served");
+    assert_eq!(fa.dir(), "rtl");
+    assert_eq!(fa.num(12.0), "۱۲", "Persian digits");
+
+    let ru = i18n::load(i18n::language("ru").unwrap()).await.expect("the Russian catalogue is served");
+    let status = |n: f64| ru.plural("progress.status", n, &[("done", "1"), ("total", &n.to_string())]);
+    assert!(status(5.0).ends_with("сайтов\u{2026}"), "{}", status(5.0));
+    assert!(status(21.0).ends_with("сайта\u{2026}"), "{}", status(21.0));
+    assert!(i18n::language("de").is_none(), "no catalogue, no pretending");
+}
+
+fn measurement(id: &str, control: bool, verdict: Verdict) -> Measurement {
+    Measurement {
+        target_id: id.into(),
+        input: format!("https://{id}.example/favicon.ico"),
+        control,
+        verdict,
+        reason: Reason::ControlsFailed,
+        attempts: vec![Attempt::new(ProbeKind::Image, Outcome::Ok, 10.0)],
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_summary_line_says_how_many_are_out_of_reach_and_whether_the_connection_works() {
+    let en = Catalogue::english();
+    let mut ms: Vec<Measurement> = (0..17)
+        .map(|i| measurement(&format!("p{i}"), false, if i < 4 { Verdict::Blocked } else { Verdict::Reachable }))
+        .collect();
+    ms.push(measurement("ctrl", true, Verdict::Reachable));
+    assert_eq!(
+        words::summary(&en, words::tally(&ms)),
+        "4 of 17 platforms unreachable from your connection; the control sites load, so your connection itself works."
+    );
+    ms[5].verdict = Verdict::Throttled;
+    assert!(words::summary(&en, words::tally(&ms)).ends_with("Loading far more slowly than the control sites: 1."));
+    for m in &mut ms {
+        m.verdict = Verdict::Inconclusive;
+    }
+    assert!(words::summary(&en, words::tally(&ms)).starts_with("The control sites did not load either"));
+}
+
+#[wasm_bindgen_test]
+fn the_shared_summary_names_no_report_and_no_browser() {
+    let en = Catalogue::english();
+    let ms = vec![measurement("x", false, Verdict::Blocked), measurement("ctrl", true, Verdict::Reachable)];
+    let names = vec![("x".to_string(), "X".to_string()), ("ctrl".to_string(), "Control".to_string())];
+    let text = words::share_text(&en, "2026-11-30T16:05:09.123Z", &ms, &names);
+    assert!(text.contains("X: Likely blocked ("), "{text}");
+    assert!(text.contains("Control (control): Reachable"), "{text}");
+    for leak in ["report", "chromium", "Mozilla", "vantage=", ":09"] {
+        assert!(!text.contains(leak), "the shared text holds {leak:?}: {text}");
+    }
 }

@@ -1,66 +1,232 @@
-//! Message catalogues: every word the visitor reads comes from here.
+//! Message catalogues: every word the visitor reads comes from one.
 //!
-//! A catalogue is a value of [`Catalogue`]; the compiler checks that a new language defines
-//! every message, so translating is adding one file (`ur.rs`, `fa.rs`, ...) and one line in
-//! [`catalogue`], never touching a component. `dir` makes right-to-left languages (Urdu,
-//! Persian) lay out correctly.
+//! A catalogue is a flat JSON object of message keys (`static/i18n/<lang>.json`). English is
+//! compiled in; every other language is fetched only when it is chosen, so each language costs
+//! only its own readers. A message is a template with `{name}` placeholders, or an object of
+//! CLDR plural forms (`one`, `few`, `many`, `other`) chosen with `Intl.PluralRules`. Numbers,
+//! durations, rates and dates are written by the browser's `Intl` in the reader's locale
+//! (see [`format`]), which costs no wasm. `tests/i18n_catalogues.rs` fails when any language
+//! lacks a key or a placeholder of the English catalogue.
+//!
+//! [`words`] puts verdicts, evidence, timings and the summary into words.
 
-mod en;
+pub mod format;
+pub mod words;
 
-use vantage_report::{Attempt, Reason, Verdict};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
-/// All user-facing text of the client, in one language.
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// A language the page is translated into.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Language {
+    /// BCP 47 primary tag, also the catalogue's file name.
+    pub code: &'static str,
+    /// The language's name in itself, as the switcher shows it.
+    pub name: &'static str,
+    pub rtl: bool,
+}
+
+/// Every language with a catalogue; English first, the one compiled in.
+pub const LANGUAGES: [Language; 6] = [
+    Language { code: "en", name: "English", rtl: false },
+    Language { code: "ur", name: "اردو", rtl: true },
+    Language { code: "fa", name: "فارسی", rtl: true },
+    Language { code: "ru", name: "Русский", rtl: false },
+    Language { code: "tr", name: "Türkçe", rtl: false },
+    Language { code: "es", name: "Español", rtl: false },
+];
+
+/// The language for a tag such as `ur-PK`, by its primary subtag.
+pub fn language(tag: &str) -> Option<&'static Language> {
+    let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+    LANGUAGES.iter().find(|l| l.code == primary)
+}
+
+#[derive(Debug, Clone)]
+enum Message {
+    Text(String),
+    /// `(plural category, template)`.
+    Plural(Vec<(String, String)>),
+}
+
+/// All user-facing text in one language, with English behind it for any key it lacks.
+#[derive(Debug)]
 pub struct Catalogue {
-    /// BCP 47 tag for `lang`.
-    pub lang: &'static str,
-    /// `ltr` or `rtl`.
-    pub dir: &'static str,
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub who_sees: &'static str,
-    pub risk: &'static str,
-    pub consent: &'static str,
-    pub run: &'static str,
-    pub running: &'static str,
-    pub loading_targets: &'static str,
-    pub targets_failed: fn(&str) -> String,
-    pub progress: fn(done: usize, total: usize, attempts_done: usize, attempts_planned: usize) -> String,
-    pub finished: fn(total: usize) -> String,
-    pub col_platform: &'static str,
-    pub col_result: &'static str,
-    pub col_why: &'static str,
-    pub col_timings: &'static str,
-    pub control: &'static str,
-    pub waiting: &'static str,
-    pub measuring: fn(attempts_done: usize, attempts_planned: usize) -> String,
-    pub measured: &'static str,
-    pub verdict: fn(Verdict) -> &'static str,
-    pub reason: fn(&Reason) -> String,
-    /// The timings column for a target's attempts.
-    pub timings: fn(&[Attempt]) -> String,
-    pub submit: &'static str,
-    pub submit_explain: &'static str,
-    pub submitting: &'static str,
-    pub submitted: fn(id: &str) -> String,
-    pub submit_failed: fn(&str) -> String,
-    pub run_failed: fn(&str) -> String,
+    pub language: &'static Language,
+    messages: HashMap<String, Message>,
+    fallback: Option<Arc<Catalogue>>,
 }
 
-/// Durations of the successful attempts of one probe kind, warm or cold: the pieces every
-/// language's timings text is made of.
-pub fn durations(attempts: &[Attempt], kind: vantage_report::ProbeKind, cold: bool) -> Vec<f64> {
-    attempts.iter().filter(|a| a.probe == kind && a.cold == cold && a.ok()).map(|a| a.duration_ms).collect()
+const ENGLISH_JSON: &str = include_str!("../../static/i18n/en.json");
+
+fn parse_messages(json: &str) -> Result<HashMap<String, Message>, String> {
+    let value = js_sys::JSON::parse(json).map_err(|_| "the catalogue is not valid JSON".to_string())?;
+    let object: js_sys::Object = value.dyn_into().map_err(|_| "the catalogue is not a JSON object".to_string())?;
+    let pairs = |o: &js_sys::Object| -> Vec<(String, JsValue)> {
+        js_sys::Object::entries(o)
+            .iter()
+            .filter_map(|e| {
+                let e: js_sys::Array = e.dyn_into().ok()?;
+                Some((e.get(0).as_string()?, e.get(1)))
+            })
+            .collect()
+    };
+    let mut messages = HashMap::new();
+    for (key, v) in pairs(&object) {
+        let message = match v.as_string() {
+            Some(s) => Message::Text(s),
+            None => match v.dyn_ref::<js_sys::Object>() {
+                Some(forms) => {
+                    Message::Plural(pairs(forms).into_iter().filter_map(|(k, v)| Some((k, v.as_string()?))).collect())
+                }
+                None => continue,
+            },
+        };
+        messages.insert(key, message);
+    }
+    Ok(messages)
 }
 
-/// The catalogue for a language tag, falling back to English.
-pub fn catalogue(_lang: &str) -> &'static Catalogue {
-    // Only English so far; each new catalogue adds a match on the primary subtag of the
-    // language, such as `"ur" => &ur::UR`.
-    &en::EN
+/// Replaces each `{name}` in `template` with its value.
+pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in args {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
 }
 
-/// The catalogue matching the browser's preferred language.
-pub fn for_browser() -> &'static Catalogue {
-    let lang = web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_default();
-    catalogue(&lang)
+impl Catalogue {
+    /// The compiled-in English catalogue.
+    pub fn english() -> Arc<Catalogue> {
+        static ENGLISH: OnceLock<Arc<Catalogue>> = OnceLock::new();
+        ENGLISH
+            .get_or_init(|| {
+                let messages = parse_messages(ENGLISH_JSON).unwrap_or_default();
+                Arc::new(Catalogue { language: &LANGUAGES[0], messages, fallback: None })
+            })
+            .clone()
+    }
+
+    /// A catalogue from its JSON text, falling back to English for missing keys.
+    pub fn parse(language: &'static Language, json: &str) -> Result<Catalogue, String> {
+        Ok(Catalogue { language, messages: parse_messages(json)?, fallback: Some(Catalogue::english()) })
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.language.code
+    }
+
+    pub fn dir(&self) -> &'static str {
+        if self.language.rtl {
+            "rtl"
+        } else {
+            "ltr"
+        }
+    }
+
+    fn message(&self, key: &str) -> Option<&Message> {
+        self.messages.get(key).or_else(|| self.fallback.as_ref()?.message(key))
+    }
+
+    /// The message `key` as it stands.
+    pub fn text(&self, key: &str) -> String {
+        self.fmt(key, &[])
+    }
+
+    /// The message `key` with its placeholders filled.
+    pub fn fmt(&self, key: &str, args: &[(&str, &str)]) -> String {
+        match self.message(key) {
+            Some(Message::Text(t)) => fill(t, args),
+            Some(Message::Plural(_)) => self.plural(key, 1.0, args),
+            None => key.to_string(),
+        }
+    }
+
+    /// The plural form of `key` that fits `n` in this language, filled.
+    pub fn plural(&self, key: &str, n: f64, args: &[(&str, &str)]) -> String {
+        match self.message(key) {
+            Some(Message::Plural(forms)) => {
+                let category = format::plural_category(self.lang(), n);
+                let pick = |c: &str| forms.iter().find(|(k, _)| k == c).map(|(_, t)| t);
+                pick(&category).or_else(|| pick("other")).map_or_else(|| key.to_string(), |t| fill(t, args))
+            }
+            _ => self.fmt(key, args),
+        }
+    }
+
+    /// A whole number in this locale's digits and grouping.
+    pub fn num(&self, n: f64) -> String {
+        format::number(self.lang(), n)
+    }
+
+    /// A duration in milliseconds, rounded up (`12 ms`).
+    pub fn ms(&self, ms: f64) -> String {
+        format::unit(self.lang(), "millisecond", ms.ceil(), 0)
+    }
+
+    /// A duration in seconds (`5 s`).
+    pub fn seconds(&self, s: f64) -> String {
+        format::unit(self.lang(), "second", s.round(), 0)
+    }
+
+    /// A rate, in kbit/s or Mbit/s as fits.
+    pub fn rate(&self, kbps: f64) -> String {
+        if kbps >= 1000.0 {
+            format::unit(self.lang(), "megabit-per-second", kbps / 1000.0, 1)
+        } else {
+            format::unit(self.lang(), "kilobit-per-second", kbps.round(), 0)
+        }
+    }
+
+    /// An ISO 8601 time as this locale writes a date and time, to the minute.
+    pub fn datetime(&self, iso: &str) -> String {
+        format::datetime(self.lang(), iso)
+    }
+}
+
+/// The language asked for in the address (`?lang=ur`), else the first of the browser's
+/// languages that has a catalogue, else English.
+pub fn preferred() -> &'static Language {
+    let Some(window) = web_sys::window() else { return &LANGUAGES[0] };
+    let asked =
+        window.location().search().ok().and_then(|q| {
+            q.trim_start_matches('?').split('&').find_map(|p| p.strip_prefix("lang=").map(str::to_string))
+        });
+    if let Some(l) = asked.as_deref().and_then(language) {
+        return l;
+    }
+    window
+        .navigator()
+        .languages()
+        .iter()
+        .filter_map(|l| l.as_string())
+        .find_map(|l| language(&l))
+        .unwrap_or(&LANGUAGES[0])
+}
+
+/// The catalogue of `language`: English at once, others fetched from `static/i18n/`.
+pub async fn load(language: &'static Language) -> Result<Arc<Catalogue>, String> {
+    if language.code == "en" {
+        return Ok(Catalogue::english());
+    }
+    let window = web_sys::window().ok_or("no window")?;
+    let url = format!("/static/i18n/{}.json", language.code);
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .map_err(|_| format!("{url} could not be fetched"))?
+        .dyn_into()
+        .map_err(|_| "unexpected answer from fetch".to_string())?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(|_| "unreadable body")?)
+        .await
+        .map_err(|_| "unreadable body")?
+        .as_string()
+        .unwrap_or_default();
+    Catalogue::parse(language, &text).map(Arc::new)
 }

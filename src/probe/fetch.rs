@@ -21,12 +21,26 @@ pub async fn load(url: &str, deadline_ms: u32) -> Outcome {
     let signal = controller.signal();
     init.set_signal(Some(&signal));
     let fetched = JsFuture::from(window.fetch_with_str_and_init(url, &init));
+    // Dropped unfinished (the visitor cancelled the run): abort the request at once.
+    let mut on_cancel = AbortOnDrop(Some(controller.clone()));
     let deadline = Timeout::new(deadline_ms, move || controller.abort());
     let result = fetched.await;
+    on_cancel.0 = None;
     drop(deadline);
     match result {
         Ok(_) => Outcome::Ok,
         Err(_) if signal.aborted() => Outcome::Timeout,
         Err(_) => Outcome::Error,
+    }
+}
+
+/// Aborts a fetch whose future is dropped before it settled.
+struct AbortOnDrop(Option<AbortController>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            c.abort();
+        }
     }
 }

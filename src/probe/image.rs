@@ -15,6 +15,8 @@ pub async fn load(url: &str, deadline_ms: u32) -> Outcome {
     img.set_referrer_policy("no-referrer");
     img.set_src(url);
     let decoded = JsFuture::from(img.decode());
+    // Dropped unfinished (the visitor cancelled the run): stop the load at once.
+    let _on_cancel = ClearOnDrop(img.clone());
     match select(decoded, TimeoutFuture::new(deadline_ms)).await {
         Either::Left((Ok(_), _)) => Outcome::Ok,
         Either::Left((Err(_), _)) => Outcome::Error,
@@ -22,6 +24,18 @@ pub async fn load(url: &str, deadline_ms: u32) -> Outcome {
             // Stop the load so a black-holed connection does not linger.
             img.set_src("");
             Outcome::Timeout
+        }
+    }
+}
+
+/// Stops an image load by clearing its source when the probe is dropped: harmless once the
+/// image has loaded or failed, and the only way to stop a load that is still pending.
+struct ClearOnDrop(web_sys::HtmlImageElement);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        if !self.0.complete() {
+            self.0.set_src("");
         }
     }
 }

@@ -42,7 +42,7 @@ async fn a_visitor_runs_the_test_and_submits_without_leaving_their_address() {
     // Each result explains itself: the deciding evidence in words, and the timings.
     let blocked = page.row_text("facebook").await;
     assert!(
-        blocked.contains("Blocked")
+        blocked.contains("Likely blocked")
             && blocked.contains("6 of 6 attempts failed in under")
             && blocked.contains("while the controls loaded"),
         "{blocked}"

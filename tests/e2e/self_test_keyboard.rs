@@ -1,0 +1,85 @@
+//! Keyboard only, from consent to submitted: every step reachable with Tab, Space and Enter,
+//! the focus always visible, and the focus taken where the visitor needs it next (the cancel
+//! button while running, the results when they arrive). The rows are keyed: a row seen while
+//! measuring is the same element once its verdict is in.
+
+use std::time::Duration;
+
+use vantage_lab::censor::{Behaviour, Lab};
+use vantage_lab::collector::Options;
+use vantage_lab::targets::{list, target};
+use vantage_report::TargetList;
+
+use crate::self_test_support::{focus_is_visible, focused, press, tab_to, wait_for, ENTER, SPACE};
+use crate::world::{Net, World};
+
+fn targets() -> TargetList {
+    list(
+        "keyboard-1",
+        vec![
+            target("x", "X", "GRP", "https://abs.twimg.com/favicons/twitter.3.ico", "https://x.com/favicon.ico"),
+            target(
+                "facebook",
+                "Facebook",
+                "GRP",
+                "https://www.facebook.com/favicon.ico",
+                "https://www.facebook.com/favicon.ico",
+            ),
+            target("vantage", "Control", "CTRL", "/static/control.png", "/static/control.png"),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyboard_alone_goes_from_consent_to_submitted() {
+    let lab = Lab::new(&["abs.twimg.com", "x.com"]);
+    let healthy = lab.serve(Behaviour::Slow { delay_ms: 400 }).await;
+    let net = Net::trusting(&lab).map("abs.twimg.com", healthy).map("x.com", healthy).nxdomain("www.facebook.com");
+    let world = World::start(&targets(), Options::default(), net).await;
+    let b = &world.browser;
+    let page = world.open_page().await;
+
+    tab_to(b, r#"[data-testid="consent"]"#, 12).await;
+    assert!(focus_is_visible(b).await, "the focused consent box shows its focus");
+    press(b, SPACE).await;
+    page.wait_ready().await;
+    tab_to(b, r#"[data-testid="run"]"#, 4).await;
+    assert!(focus_is_visible(b).await, "the focused run button shows its focus");
+    press(b, ENTER).await;
+
+    // While it runs, the focus waits on the cancel button.
+    wait_for(b, r#"[data-testid="results"][data-state="running"]"#, Duration::from_secs(5)).await;
+    wait_for(b, r#"[data-testid="cancel"]:focus"#, Duration::from_secs(2)).await;
+    let pending = b
+        .client
+        .execute(
+            r#"window.seenRow = document.querySelector('[data-target="x"]'); return window.seenRow.dataset.verdict"#,
+            vec![],
+        )
+        .await
+        .expect("x's row while running");
+    assert_eq!(pending, "pending");
+
+    page.wait_done(Duration::from_secs(20)).await;
+    assert!(focused(b, "#results-heading").await, "the results take the focus when they arrive");
+    let same = b
+        .client
+        .execute(
+            r#"return window.seenRow === document.querySelector('[data-target="x"]') && window.seenRow.dataset.verdict"#,
+            vec![],
+        )
+        .await
+        .expect("x's row when done");
+    assert_eq!(same, "reachable", "the row seen while measuring is the same element, updated in place");
+
+    tab_to(b, r#"[data-testid="submit"]"#, 12).await;
+    assert!(focus_is_visible(b).await, "the focused submit button shows its focus");
+    press(b, ENTER).await;
+    wait_for(b, r#"[data-testid="submit-status"][data-state="sent"]"#, Duration::from_secs(10)).await;
+
+    let export = world.export().await;
+    let ids: std::collections::BTreeSet<String> =
+        export.iter().map(|l| l["report_id"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!((ids.len(), export.len()), (1, 3), "one report of three measurements: {export:?}");
+    world.close().await;
+}
