@@ -50,7 +50,7 @@ fn locked_version(package: &str) -> Result<String, String> {
     Err(format!("{package} is not in Cargo.lock"))
 }
 
-pub pub fn ensure_wasm_target() -> Result<(), String> {
+pub fn ensure_wasm_target() -> Result<(), String> {
     let installed =
         Command::new("rustup").args(["target", "list", "--installed"]).output().map_err(|e| format!("rustup: {e}"))?;
     if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
