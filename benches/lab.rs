@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use vantage_lab::browser::{Browser, BrowserConfig};
+use vantage_lab::browser::{Browser, BrowserConfig, BrowserKind};
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::Collector;
 use vantage_lab::http::get as http_get;
@@ -85,11 +85,15 @@ async fn run_times(lab: &Lab, blackholed: usize) -> Vec<f64> {
             let port = if holed_hosts.contains(&h) { hole } else { healthy };
             rules.push(format!("MAP {h} 127.0.0.1:{port}"));
         }
-        let browser = Browser::start(BrowserConfig {
-            resolver_rules: rules,
-            trusted_spki: vec![lab.spki.clone()],
-            secure_origins: vec![site.clone()],
-        })
+        let browser = Browser::start(
+            BrowserKind::Chromium,
+            BrowserConfig {
+                resolver_rules: rules,
+                trusted_spki: vec![lab.spki.clone()],
+                trusted_ca_pem: vec![lab.ca_pem()],
+                secure_origins: vec![site.clone()],
+            },
+        )
         .await;
         let page = SelfTestPage::open(&browser.client, &format!("{site}/")).await;
         page.consent().await;
@@ -122,11 +126,15 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
     let collector = Collector::start(&target_list("bench-1", targets)).await;
     let site = format!("http://vantage.test:{}", collector.port);
     rules.push(format!("MAP vantage.test 127.0.0.1:{}", collector.port));
-    let browser = Browser::start(BrowserConfig {
-        resolver_rules: rules,
-        trusted_spki: vec![lab.spki.clone()],
-        secure_origins: vec![site.clone()],
-    })
+    let browser = Browser::start(
+        BrowserKind::Chromium,
+        BrowserConfig {
+            resolver_rules: rules,
+            trusted_spki: vec![lab.spki.clone()],
+            trusted_ca_pem: vec![lab.ca_pem()],
+            secure_origins: vec![site.clone()],
+        },
+    )
     .await;
     let page = SelfTestPage::open(&browser.client, &format!("{site}/")).await;
     page.consent().await;

@@ -1,30 +1,35 @@
-//! The censor lab's scenario table (`vantage_lab::scenario::SCENARIOS`), one test per row:
-//! every target's verdict on the page, the collector's acceptance of the report, and the
-//! verdict and kind of evidence in the exported open data, since the open data is the product.
+//! The censor lab's scenario table (`vantage_lab::scenario::SCENARIOS`), one test per row and
+//! browser (`chromium::blackhole`, `firefox::blackhole`): every target's verdict on the page, the
+//! collector's acceptance of the report, and the verdict and kind of evidence in the exported
+//! open data, since the open data is the product. The same row must give the same verdicts in
+//! both browsers.
 
 use std::time::{Duration, Instant};
 
+use vantage_lab::browser::BrowserKind;
 use vantage_lab::censor::Lab;
 use vantage_lab::collector::Options;
 use vantage_lab::scenario::{all_hosts, policy, scenario, target_list, Servers, ALL_TARGETS, SCENARIOS};
 
 use crate::world::{Net, World};
 
-async fn run(name: &str) {
+async fn run(kind: BrowserKind, name: &str) {
     let scenario = scenario(name);
     let lab = Lab::new(&all_hosts());
     let servers = Servers::start(&lab).await;
     let targets = target_list(lab.big_bytes());
     let options = Options { csp: policy(scenario.policy_omits), ..Options::default() };
-    let world = World::start(&targets, options, Net::trusting(&lab).rules(servers.rules(scenario))).await;
+    let net = Net::trusting(&lab).rules(servers.rules(scenario));
+    let world = World::start_in(kind, &targets, options, net).await;
     let page = world.open_page().await;
     let started = Instant::now();
     page.consent_and_run().await;
     page.wait_done(Duration::from_secs(30)).await;
     let took = started.elapsed();
     let got = page.verdicts().await;
-    page.screenshot_if_asked(name).await;
-    println!("{name:<15} {:>6} ms  {got:?}", took.as_millis());
+    let browser = kind.name();
+    page.screenshot_if_asked(&format!("{browser}-{name}")).await;
+    println!("{browser:<8} {name:<15} {:>6} ms  {got:?}", took.as_millis());
 
     let mut problems = Vec::new();
     for target in ALL_TARGETS {
@@ -62,20 +67,32 @@ async fn run(name: &str) {
     }
     if !problems.is_empty() {
         let text = page.text().await;
-        panic!("{name}: {} problem(s):\n{}\npage said:\n{text}", problems.len(), problems.join("\n"));
+        panic!("{browser} {name}: {} problem(s):\n{}\npage said:\n{text}", problems.len(), problems.join("\n"));
     }
     world.close().await;
 }
 
-/// One `#[tokio::test]` per scenario, and a check that the table has no row without a test.
+/// One `#[tokio::test]` per scenario and browser, and a check that the table has no row
+/// without its tests.
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                run(stringify!($name)).await;
-            }
-        )*
+        mod chromium {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::run(super::BrowserKind::Chromium, stringify!($name)).await;
+                }
+            )*
+        }
+
+        mod firefox {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::run(super::BrowserKind::Firefox, stringify!($name)).await;
+                }
+            )*
+        }
 
         #[test]
         fn every_row_of_the_table_has_its_test() {

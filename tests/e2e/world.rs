@@ -1,11 +1,11 @@
 //! The fixture every browser test starts from: a collector in this process serving the built
-//! client, real headless Chromium whose resolver sends the page's name and the platforms'
-//! names where the test says, and the page object over it. One browser test runs at a time,
+//! client, a real headless browser (Chromium unless the test asks for Firefox) that sends the
+//! page's name and the platforms' names where the test says, and the page object over it. One browser test runs at a time,
 //! so timings measured in one are not disturbed by another's browser on the same two cores.
 
 use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard};
-use vantage_lab::browser::{Browser, BrowserConfig};
+use vantage_lab::browser::{Browser, BrowserConfig, BrowserKind};
 use vantage_lab::censor::Lab;
 use vantage_lab::collector::{Collector, Options};
 use vantage_lab::page::SelfTestPage;
@@ -16,12 +16,13 @@ use vantage_report::TargetList;
 pub struct Net {
     rules: Vec<String>,
     trusted_spki: Vec<String>,
+    trusted_ca_pem: Vec<String>,
 }
 
 impl Net {
-    /// A network whose TLS servers are `lab`'s.
+    /// A network whose TLS servers are `lab`'s (Chromium trusts its key, Firefox its CA).
     pub fn trusting(lab: &Lab) -> Net {
-        Net { rules: Vec::new(), trusted_spki: vec![lab.spki.clone()] }
+        Net { rules: Vec::new(), trusted_spki: vec![lab.spki.clone()], trusted_ca_pem: vec![lab.ca_pem()] }
     }
 
     /// `host` resolves to a loopback server on `port`.
@@ -50,17 +51,23 @@ pub async fn browser_turn() -> MutexGuard<'static, ()> {
     ONE_BROWSER.lock().await
 }
 
-/// Starts a browser whose only extra name is the page's own origin.
+/// Starts Chromium whose only extra name is the page's own origin.
 pub async fn browser(page_origin: &str, page_port: u16, net: Net) -> Browser {
+    browser_in(BrowserKind::Chromium, page_origin, page_port, net).await
+}
+
+/// Starts a `kind` browser whose only extra name is the page's own origin.
+pub async fn browser_in(kind: BrowserKind, page_origin: &str, page_port: u16, net: Net) -> Browser {
     let host = page_origin.trim_start_matches("http://").split(':').next().unwrap_or("vantage.test");
     let mut resolver_rules = vec![format!("MAP {host} 127.0.0.1:{page_port}")];
     resolver_rules.extend(net.rules);
-    Browser::start(BrowserConfig {
+    let config = BrowserConfig {
         resolver_rules,
         trusted_spki: net.trusted_spki,
+        trusted_ca_pem: net.trusted_ca_pem,
         secure_origins: vec![page_origin.to_string()],
-    })
-    .await
+    };
+    Browser::start(kind, config).await
 }
 
 pub struct World {
@@ -73,11 +80,17 @@ pub struct World {
 }
 
 impl World {
+    /// A world in Chromium.
     pub async fn start(targets: &TargetList, options: Options, net: Net) -> World {
+        World::start_in(BrowserKind::Chromium, targets, options, net).await
+    }
+
+    /// A world in a `kind` browser.
+    pub async fn start_in(kind: BrowserKind, targets: &TargetList, options: Options, net: Net) -> World {
         let turn = browser_turn().await;
         let collector = Collector::start_with(targets, options).await;
         let site = format!("http://vantage.test:{}", collector.port);
-        let browser = browser(&site, collector.port, net).await;
+        let browser = browser_in(kind, &site, collector.port, net).await;
         World { collector, browser, site, _turn: turn }
     }
 
@@ -88,7 +101,8 @@ impl World {
 
     /// Every line of the collector's open-data export, parsed.
     pub async fn export(&self) -> Vec<Value> {
-        let (status, body) = vantage_lab::http::get(&format!("http://127.0.0.1:{}/api/v1/export", self.collector.port)).await;
+        let (status, body) =
+            vantage_lab::http::get(&format!("http://127.0.0.1:{}/api/v1/export", self.collector.port)).await;
         assert_eq!(status, 200, "export: {body}");
         body.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("export line {l}: {e}"))).collect()
     }

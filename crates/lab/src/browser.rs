@@ -1,4 +1,6 @@
-//! Real headless Chromium through chromedriver, one fresh profile per browser.
+//! Real headless browsers through their WebDriver servers, one fresh profile per browser:
+//! Chromium through chromedriver, Firefox through geckodriver ([`crate::firefox`]). Both take
+//! the same [`BrowserConfig`], so a test chooses the browser with one [`BrowserKind`].
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -8,21 +10,65 @@ use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 
 use crate::free_port;
+use crate::proxy::ConnectProxy;
 
-/// How the browser sees the network.
+/// Which browser a test runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserKind {
+    Chromium,
+    Firefox,
+}
+
+impl BrowserKind {
+    pub const ALL: [BrowserKind; 2] = [BrowserKind::Chromium, BrowserKind::Firefox];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "chromium",
+            BrowserKind::Firefox => "firefox",
+        }
+    }
+}
+
+/// How the browser sees the network, in Chromium's words (Firefox translates them).
 #[derive(Default, Clone)]
 pub struct BrowserConfig {
-    /// `MAP host target` / `MAP host ~NOTFOUND` rules for `--host-resolver-rules`.
+    /// `MAP host 127.0.0.1:PORT` / `MAP host ~NOTFOUND` rules for `--host-resolver-rules`
+    /// (for Firefox: the table of its CONNECT proxy, and `network.dns.localDomains` for the
+    /// page's own name).
     pub resolver_rules: Vec<String>,
-    /// Base64 SHA-256 SPKI hashes of keys to trust (the lab's, and only the lab's).
+    /// Base64 SHA-256 SPKI hashes of keys to trust (the lab's, and only the lab's): Chromium.
     pub trusted_spki: Vec<String>,
+    /// PEM certificates of authorities to trust (the lab CA, [`crate::censor::Lab::ca_pem`]):
+    /// Firefox, which trusts by authority.
+    pub trusted_ca_pem: Vec<String>,
     /// `http://name:port` origins to treat as secure, as production's HTTPS would be.
     pub secure_origins: Vec<String>,
 }
 
-/// chromedriver in its own process group, so a failing test cannot orphan Chromium.
+/// A WebDriver server in its own process group, so a failing test cannot orphan its browser.
 struct Driver {
     child: Child,
+}
+
+impl Driver {
+    /// Starts `program` with `args` and waits until it listens on `port`.
+    async fn spawn(program: &str, args: &[String], port: u16, missing: &str) -> Driver {
+        let child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program}: {e}; {missing}"));
+        let driver = Driver { child };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "{program} did not start listening on port {port}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        driver
+    }
 }
 
 impl Drop for Driver {
@@ -37,7 +83,11 @@ impl Drop for Driver {
 
 pub struct Browser {
     pub client: Client,
+    pub kind: BrowserKind,
+    // Dropped in this order: the session's client, the driver (and its browser), the proxy,
+    // then the profile directory.
     _driver: Driver,
+    _proxy: Option<ConnectProxy>,
     _profile: tempfile::TempDir,
 }
 
@@ -46,56 +96,66 @@ fn chromium_binary() -> String {
 }
 
 impl Browser {
-    pub async fn start(config: BrowserConfig) -> Browser {
-        let port = free_port();
-        let child = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("chromedriver not found: `cargo xtask test` installs Debian's chromium and chromium-driver");
-        let driver = Driver { child };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start listening on port {port}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-
+    /// Starts a fresh `kind` browser that sees the network as `config` says.
+    pub async fn start(kind: BrowserKind, config: BrowserConfig) -> Browser {
         let profile = tempfile::tempdir().expect("a temporary profile directory");
-        let mut args = vec![
-            "--headless=new".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-quic".into(),
-            "--disable-dev-shm-usage".into(),
-            "--no-first-run".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            "--window-size=1200,900".into(),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        if !config.resolver_rules.is_empty() {
-            args.push(format!("--host-resolver-rules={}", config.resolver_rules.join(", ")));
-        }
-        if !config.trusted_spki.is_empty() {
-            args.push(format!("--ignore-certificate-errors-spki-list={}", config.trusted_spki.join(",")));
-        }
-        if !config.secure_origins.is_empty() {
-            args.push(format!("--unsafely-treat-insecure-origin-as-secure={}", config.secure_origins.join(",")));
-        }
-        let caps = json!({ "goog:chromeOptions": { "binary": chromium_binary(), "args": args } });
-        let serde_json::Value::Object(caps) = caps else { unreachable!() };
+        let port = free_port();
+        let (driver, caps, proxy) = match kind {
+            BrowserKind::Chromium => {
+                let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+                let missing = "`cargo xtask test` installs Debian's chromium and chromium-driver";
+                let driver = Driver::spawn(&program, &[format!("--port={port}")], port, missing).await;
+                (driver, chromium_capabilities(&config, profile.path()), None)
+            }
+            BrowserKind::Firefox => {
+                let (proxy, caps) = crate::firefox::prepare(&config, profile.path()).await;
+                let program = crate::firefox::geckodriver_binary();
+                let missing = "`cargo xtask test` installs geckodriver (cargo install) and firefox-esr";
+                let args = ["--host".to_string(), "127.0.0.1".into(), "--port".into(), port.to_string()];
+                let driver = Driver::spawn(&program, &args, port, missing).await;
+                (driver, caps, Some(proxy))
+            }
+        };
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .expect("chromedriver refused to start Chromium");
-        Browser { client, _driver: driver, _profile: profile }
+            .unwrap_or_else(|e| panic!("the WebDriver server refused to start {}: {e}", kind.name()));
+        Browser { client, kind, _driver: driver, _proxy: proxy, _profile: profile }
     }
 
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }
+}
+
+fn chromium_capabilities(
+    config: &BrowserConfig,
+    profile: &std::path::Path,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut args = vec![
+        "--headless=new".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--disable-dev-shm-usage".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--window-size=1200,900".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    if !config.resolver_rules.is_empty() {
+        args.push(format!("--host-resolver-rules={}", config.resolver_rules.join(", ")));
+    }
+    if !config.trusted_spki.is_empty() {
+        args.push(format!("--ignore-certificate-errors-spki-list={}", config.trusted_spki.join(",")));
+    }
+    if !config.secure_origins.is_empty() {
+        args.push(format!("--unsafely-treat-insecure-origin-as-secure={}", config.secure_origins.join(",")));
+    }
+    let caps = json!({ "goog:chromeOptions": { "binary": chromium_binary(), "args": args } });
+    let serde_json::Value::Object(caps) = caps else { unreachable!() };
+    caps
 }

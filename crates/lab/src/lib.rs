@@ -5,7 +5,9 @@
 //! |-------------|-------------------------------------------------------------------------------|
 //! | [`censor`]  | HTTPS servers that behave as a censor would (reset, black hole, wrong key, …)  |
 //! | [`scenario`]| the scenario table: each censor behaviour and the verdicts it must produce     |
-//! | [`browser`] | real headless Chromium through chromedriver, told where platform hosts live    |
+//! | [`browser`] | real headless Chromium or Firefox, told where platform hosts live              |
+//! | [`firefox`] | Firefox's profile: PAC script, lab CA, prefs standing in for Chromium's flags  |
+//! | [`proxy`]   | the loopback CONNECT proxy that maps names for Firefox                         |
 //! | [`page`]    | the self-test page object, in the words of its DOM hooks                       |
 //! | [`collector`]| the real `vantage-collector` binary in its own process                        |
 //! | [`postgres`]| a throwaway PostgreSQL server from Debian's binaries                           |
@@ -16,17 +18,19 @@
 //! | [`http`]    | a plain HTTP client for loopback, and the clock tests agree on                 |
 //!
 //! Nothing here is a mock: every server listens on a real loopback socket, every browser is
-//! real Chromium. The lab's own tests (`tests/behaviours.rs`) check each censor behaviour
+//! real Chromium or Firefox. The lab's own tests (`tests/behaviours.rs`) check each censor behaviour
 //! without a browser.
 
 pub mod browser;
 pub mod censor;
 pub mod collector;
+pub mod firefox;
 pub mod geoip;
 pub mod http;
 pub mod page;
 pub mod png;
 pub mod postgres;
+pub mod proxy;
 pub mod report;
 pub mod scenario;
 pub mod targets;
