@@ -7,7 +7,6 @@
 
 mod mutants;
 mod lint;
-mod lint;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +17,6 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--listen ADDR]   build the client and serve it with the collector (default 127.0.0.1:8080),
                         SQLite under ./data
-  lint                  rustfmt check, clippy (native and wasm32) with warnings denied, module docs
   lint                  rustfmt check, clippy (native and wasm32) with warnings denied, module docs
   test                  run every test: native, in-browser (wasm-bindgen-test) and end-to-end
   bench                 run the benchmarks (censor lab: run time, timing accuracy; collector:
@@ -32,7 +30,6 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
-        Some("lint") => lint::lint(),
         Some("lint") => lint::lint(),
         Some("test") => test(),
         Some("bench") => bench(),
