@@ -2,9 +2,9 @@
 //! temporary directory the test can inspect ([`Collector`]), and as it is deployed, the real
 //! `vantage-collector` binary in its own process ([`serve_collector`]).
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use std::path::{Path, PathBuf};
 
 use vantage_collector::geoip::GeoIp;
 use vantage_collector::targets::Catalogue;
@@ -103,17 +103,32 @@ pub fn serve_collector(
     port: u16,
     debug_log: Option<Stdio>,
 ) -> Child {
+    serve_collector_with(binary, database, port, &[], debug_log)
+}
+
+/// The same with `extra` flags after the usual ones (`--targets`, `--geoip-country`, ...).
+pub fn serve_collector_with(
+    binary: &str,
+    database: impl AsRef<std::ffi::OsStr>,
+    port: u16,
+    extra: &[&std::ffi::OsStr],
+    debug_log: Option<Stdio>,
+) -> Child {
     let mut cmd = Command::new(binary);
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"])
         .arg(database)
+        .args(extra)
         .stdout(Stdio::null());
     match debug_log {
         Some(log) => cmd.env("RUST_LOG", "debug").stderr(log),
         None => cmd.stderr(Stdio::null()),
     };
-    let child = cmd.spawn().expect("the collector starts");
+    let mut child = cmd.spawn().expect("the collector starts");
     let t0 = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the collector exited before listening on port {port}: {status}");
+        }
         assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen on port {port}");
         std::thread::sleep(Duration::from_millis(20));
     }

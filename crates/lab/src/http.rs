@@ -18,17 +18,28 @@ pub struct Answer {
 /// Sends one request and reads the whole answer; panics (failing the test) if the server
 /// cannot be reached, naming the URL.
 pub async fn request(method: Method, url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
+    try_request(method, url, headers, body).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The same, with a failure to connect or to read the answer as an error, for tests that
+/// retry as a real client would.
+pub async fn try_request(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Result<Answer, String> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut req = Request::builder().method(method.clone()).uri(url);
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
-    let req = req.body(Full::new(body.into())).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let res = client.request(req).await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let req = req.body(Full::new(body.into())).map_err(|e| format!("{method} {url}: {e}"))?;
+    let res = client.request(req).await.map_err(|e| format!("{method} {url}: {e}"))?;
     let status = res.status().as_u16();
     let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap_or_else(|e| panic!("{method} {url}: body: {e}")).to_bytes();
-    Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+    let body = res.into_body().collect().await.map_err(|e| format!("{method} {url}: body: {e}"))?.to_bytes();
+    Ok(Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
 /// GETs a loopback URL and returns status and body.

@@ -10,6 +10,7 @@
 //! | [`proxy`]   | the loopback CONNECT proxy that maps names for Firefox                         |
 //! | [`page`]    | the self-test page object, in the words of its DOM hooks                       |
 //! | [`collector`]| the real `vantage-collector` binary in its own process                        |
+//! | [`nginx`]   | Debian's nginx in front of collectors, as `docs/deploy.md` configures it        |
 //! | [`postgres`]| a throwaway PostgreSQL server from Debian's binaries                           |
 //! | [`geoip`]   | MaxMind-format databases written by the test                                   |
 //! | [`report`]  | a valid sample report                                                          |
@@ -27,6 +28,7 @@ pub mod collector;
 pub mod firefox;
 pub mod geoip;
 pub mod http;
+pub mod nginx;
 pub mod page;
 pub mod png;
 pub mod postgres;

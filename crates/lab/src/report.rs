@@ -37,3 +37,12 @@ pub fn sample_report(report_id: &str, start: i64) -> Report {
     }
 }
 
+/// The target list [`sample_report`] measures (`x` and the control `control`), for collectors
+/// that accept only measurements of a list they served.
+pub fn sample_targets() -> vantage_report::TargetList {
+    let target = |id: &str, category: &str| {
+        let url = format!("https://{id}.example/favicon.ico");
+        crate::targets::target(id, id, category, &url, &url)
+    };
+    crate::targets::list("t-1", vec![target("x", "GRP"), target("control", "CTRL")])
+}

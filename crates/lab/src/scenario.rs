@@ -282,7 +282,13 @@ pub fn target_list(big_bytes: u64) -> TargetList {
                 "https://www.wikipedia.org/favicon.ico",
             ),
             big(
-                target("cdn_a", "CDN A", "CTRL", "https://cdn.jsdelivr.net/favicon.ico", "https://cdn.jsdelivr.net/favicon.ico"),
+                target(
+                    "cdn_a",
+                    "CDN A",
+                    "CTRL",
+                    "https://cdn.jsdelivr.net/favicon.ico",
+                    "https://cdn.jsdelivr.net/favicon.ico",
+                ),
                 "cdn.jsdelivr.net",
             ),
             big(
@@ -343,10 +349,7 @@ impl Servers {
 
     /// Rules for every lab host under `scenario`.
     pub fn rules(&self, scenario: &Scenario) -> Vec<String> {
-        ALL_TARGETS
-            .iter()
-            .flat_map(|t| hosts(t).iter().map(move |h| self.rule(h, scenario.censor_of(t))))
-            .collect()
+        ALL_TARGETS.iter().flat_map(|t| hosts(t).iter().map(move |h| self.rule(h, scenario.censor_of(t)))).collect()
     }
 }
 
