@@ -30,7 +30,10 @@ fn pakistan() -> TargetList {
 
 /// Iran's additions, which a visitor from Pakistan must not get.
 fn iran() -> TargetList {
-    list("ir-3", vec![target("aparat", "Aparat", "MMED", "https://www.aparat.com/favicon.ico", "https://www.aparat.com/")])
+    list(
+        "ir-3",
+        vec![target("aparat", "Aparat", "MMED", "https://www.aparat.com/favicon.ico", "https://www.aparat.com/")],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,8 +37,7 @@ async fn get(lab: &Lab, port: u16, path: &str) -> (u16, String, Bytes, Duration)
     let started = Instant::now();
     let res = sender.send_request(req).await.expect("an answer");
     let status = res.status().as_u16();
-    let content_type =
-        res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let body = res.into_body().collect().await.expect("a whole body").to_bytes();
     (status, content_type, body, started.elapsed())
 }
