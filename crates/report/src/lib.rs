@@ -3,7 +3,8 @@
 //! Everything that must mean the same on both sides of the wire lives here, defined once:
 //! the target list a client measures ([`target`]), what one probe attempt observed
 //! ([`evidence`]), the rules that turn evidence into a verdict ([`verdict`]), and the report a
-//! client submits with its validation ([`report`]). These are plain functions over plain data,
+//! client submits with its validation ([`report`]), and the collector's HTTP vocabulary
+//! ([`wire`]: endpoint paths, error codes and body, the stored answer, country codes). These are plain functions over plain data,
 //! tested natively; the browser and the collector are thin shells around them.
 
 pub mod evidence;
@@ -11,8 +12,10 @@ pub mod report;
 pub mod target;
 pub mod timestamp;
 pub mod verdict;
+pub mod wire;
 
 pub use evidence::{Attempt, Outcome, Phases, ProbeKind, TimingSource};
 pub use report::{measurements_from, BrowserInfo, Measurement, Report, ValidationError, SCHEMA_VERSION};
 pub use target::{Asset, Target, TargetList};
 pub use verdict::{decide, throughput, ControlStatus, Decision, Reason, RunContext, Throughput, Verdict};
+pub use wire::{CountryCode, ErrorBody, ErrorCode, Stored};
