@@ -27,6 +27,7 @@ pub mod censor;
 pub mod collector;
 pub mod firefox;
 pub mod geoip;
+pub mod group;
 pub mod http;
 pub mod nginx;
 pub mod page;

@@ -110,21 +110,7 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        // SAFETY: kill(2) on our own child's process group (master and worker).
-        unsafe {
-            libc::kill(-(self.server.id() as i32), libc::SIGQUIT);
-        }
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.server.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // SAFETY: as above; it did not stop gracefully.
-        unsafe {
-            libc::kill(-(self.server.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.server.wait();
+        // SIGQUIT: nginx's graceful stop, master and worker.
+        crate::group::stop(&mut self.server, libc::SIGQUIT, Duration::from_secs(5));
     }
 }

@@ -128,22 +128,7 @@ impl TestPostgres {
 impl Drop for TestPostgres {
     fn drop(&mut self) {
         // SIGINT is PostgreSQL's fast shutdown; the whole group, as runuser forks.
-        // SAFETY: kill(2) on our own child's process group.
-        unsafe {
-            libc::kill(-(self.server.id() as i32), libc::SIGINT);
-        }
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.server.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // SAFETY: as above; the server ignored SIGINT for 10 s.
-        unsafe {
-            libc::kill(-(self.server.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.server.wait();
+        crate::group::stop(&mut self.server, libc::SIGINT, Duration::from_secs(10));
         let _ = &self.dir;
     }
 }
