@@ -1,8 +1,7 @@
 //! A valid sample report, for tests that need one that the collector accepts.
 
 use vantage_report::{
-    decide, timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext,
-    SCHEMA_VERSION,
+    timestamp, Attempt, BrowserInfo, ControlStatus, Measurement, Outcome, ProbeKind, Report, RunContext, SCHEMA_VERSION,
 };
 
 /// A valid report started at `start` (seconds since the epoch, kept with its seconds): target
@@ -13,15 +12,7 @@ pub fn sample_report(report_id: &str, start: i64) -> Report {
     let measurement = |id: &str, control, outcome| {
         let attempts =
             vec![Attempt::new(ProbeKind::Image, outcome, 20.5), Attempt::new(ProbeKind::Fetch, outcome, 15.0)];
-        let d = decide(&attempts, &ctx);
-        Measurement {
-            target_id: id.into(),
-            input: format!("https://{id}.example/favicon.ico"),
-            control,
-            verdict: d.verdict,
-            reason: d.reason,
-            attempts,
-        }
+        Measurement::decided(id, &format!("https://{id}.example/favicon.ico"), control, attempts, &ctx)
     };
     Report {
         schema_version: SCHEMA_VERSION,

@@ -92,6 +92,22 @@ pub struct Measurement {
     pub attempts: Vec<Attempt>,
 }
 
+impl Measurement {
+    /// The measurement of `target_id` at `input` from its attempts, its verdict and reason
+    /// decided by the shared rules in the run's context: the one way a measurement is made.
+    pub fn decided(target_id: &str, input: &str, control: bool, attempts: Vec<Attempt>, ctx: &RunContext) -> Self {
+        let d = decide(&attempts, ctx);
+        Measurement {
+            target_id: target_id.into(),
+            input: input.into(),
+            control,
+            verdict: d.verdict,
+            reason: d.reason,
+            attempts,
+        }
+    }
+}
+
 /// Turns a run's attempts (one list per target, in the target list's order) into measurements,
 /// deciding each verdict by the shared rules against the run's controls.
 pub fn measurements_from(list: &TargetList, attempts: Vec<Vec<Attempt>>, deadline_ms: f64) -> Vec<Measurement> {
@@ -103,15 +119,7 @@ pub fn measurements_from(list: &TargetList, attempts: Vec<Vec<Attempt>>, deadlin
         .iter()
         .zip(attempts)
         .map(|(t, attempts)| {
-            let d = decide(&attempts, &ctx);
-            Measurement {
-                target_id: t.id.clone(),
-                input: t.images.first().cloned().unwrap_or_default(),
-                control: t.control,
-                verdict: d.verdict,
-                reason: d.reason,
-                attempts,
-            }
+            Measurement::decided(&t.id, t.images.first().map_or("", String::as_str), t.control, attempts, &ctx)
         })
         .collect()
 }
@@ -281,15 +289,7 @@ mod tests {
     fn measurement(id: &str, control: bool, outcome: Outcome) -> Measurement {
         let attempts = vec![attempt(ProbeKind::Image, outcome, 30.0), attempt(ProbeKind::Fetch, outcome, 25.0)];
         let ctx = RunContext { controls: crate::verdict::ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
-        let d = decide(&attempts, &ctx);
-        Measurement {
-            target_id: id.into(),
-            input: format!("https://{id}.example/favicon.ico"),
-            control,
-            verdict: d.verdict,
-            reason: d.reason,
-            attempts,
-        }
+        Measurement::decided(id, &format!("https://{id}.example/favicon.ico"), control, attempts, &ctx)
     }
 
     fn report() -> Report {
