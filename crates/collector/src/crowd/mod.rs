@@ -1,0 +1,19 @@
+//! The crowd: many visitors' reports turned into aggregates and disruption events.
+//!
+//! ```text
+//! stored reports ──► cells.rs (15-minute counts per bucket, country, network, target, verdict)
+//!                        │           └─► aggregates (hour and day derived; thin cells withheld)
+//!                        ▼
+//!                    detect.rs (per series: open, extend, close; outage / connectivity /
+//!                               censorship; grouping; summaries) ──► events
+//! ```
+//!
+//! Both are pure: counts in, counts and events out, no storage and no clock. Cells with fewer
+//! than `min_reports` distinct reports are used by the detector only pooled with others and are
+//! never published on their own ("not enough reports").
+
+pub mod cells;
+pub mod detect;
+
+pub use cells::{bucket_of, Published, Rollup, BUCKET_SECS, DEFAULT_MIN_REPORTS, NOT_ENOUGH_REPORTS};
+pub use detect::{detect, Config, Event, EventCounts, EventKind, VerdictMix};
