@@ -9,6 +9,8 @@ use crate::{root, sh};
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// geckodriver from crates.io (Mozilla's binary downloads are out of reach here).
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// Where xtask keeps what it installs from npm.
 fn tools_dir() -> PathBuf {
@@ -92,6 +94,17 @@ fn ensure_binaryen() -> Result<(), String> {
         .arg(format!("binaryen@{BINARYEN_VERSION}")))
 }
 
+/// Firefox ESR and what the censor lab needs to drive it: `certutil` (libnss3-tools) to trust
+/// the lab's CA in a fresh profile, and geckodriver.
+fn ensure_firefox() -> Result<(), String> {
+    ensure_apt_tool("firefox-esr", &["firefox-esr"])?;
+    // certutil has no --version; `-H` prints its help and exits non-zero, so ask `which`.
+    if !Command::new("which").arg("certutil").stdout(Stdio::null()).status().is_ok_and(|s| s.success()) {
+        apt_install("certutil", &["libnss3-tools"])?;
+    }
+    ensure_cargo_tool("geckodriver", "geckodriver", GECKODRIVER_VERSION)
+}
+
 /// Installs Debian packages when `probe` is not on PATH.
 fn ensure_apt_tool(probe: &str, packages: &[&str]) -> Result<(), String> {
     if version_of(probe, "--version").is_some() {
@@ -150,6 +163,7 @@ pub fn ensure_all(for_tests: bool) -> Result<(), String> {
     ensure_binaryen()?;
     if for_tests {
         ensure_apt_tool("chromedriver", &["chromium", "chromium-driver"])?;
+        ensure_firefox()?;
         ensure_postgres()?;
     }
     Ok(())
