@@ -4,7 +4,9 @@
 //! in `vantage_report::verdict`. Chromium never times out a connection that is accepted and
 //! then left unanswered, so every probe has the client's own deadline. Durations come from the
 //! Resource Timing entry of the exact (cache-busted) URL where the browser makes one, and from
-//! `performance.now()` otherwise (a successful no-cors fetch never gets an entry).
+//! `performance.now()` otherwise (a successful no-cors fetch never gets an entry in Chromium;
+//! a failed load gets one of zero duration in Firefox). What differs between browsers is in
+//! `README.md` beside this file.
 
 pub mod fetch;
 pub mod image;
@@ -75,8 +77,8 @@ pub async fn run(req: &Request) -> Done {
     let entry = if outcome == Outcome::Timeout { None } else { timing::entry(&requested).await };
     let (duration_ms, timing, phases) = match (&entry, outcome) {
         (_, Outcome::Timeout) => (f64::from(req.deadline_ms), TimingSource::Clock, None),
-        (Some(e), _) => (e.duration_ms, TimingSource::ResourceTiming, e.phases),
-        (None, _) => (clock_ms, TimingSource::Clock, None),
+        (Some(e), _) if e.measured(outcome, clock_ms) => (e.duration_ms, TimingSource::ResourceTiming, e.phases),
+        _ => (clock_ms, TimingSource::Clock, None),
     };
     Done {
         attempt: Attempt {

@@ -3,7 +3,7 @@
 //! Entries are found by exact URL. Without `Timing-Allow-Origin` a cross-origin entry carries
 //! only its start and duration; with it, the phases too.
 
-use vantage_report::Phases;
+use vantage_report::{Outcome, Phases};
 use wasm_bindgen::JsCast;
 use web_sys::PerformanceResourceTiming;
 
@@ -22,6 +22,18 @@ pub fn reset() {
 pub struct Entry {
     pub duration_ms: f64,
     pub phases: Option<Phases>,
+}
+
+impl Entry {
+    /// Whether the entry measured the request, given its outcome and what the clock saw.
+    /// Firefox records a failed load (reset, refused, no such name, wrong certificate) on a
+    /// direct connection as an entry of zero duration: a record that it failed, not of how
+    /// long it took, so the clock times it instead. Chromium's failed entries carry their real
+    /// duration; a successful load that took under a millisecond may well read 0 in Firefox,
+    /// whose timers move in whole milliseconds, and is kept.
+    pub fn measured(&self, outcome: Outcome, clock_ms: f64) -> bool {
+        outcome == Outcome::Ok || self.duration_ms > 0.0 || clock_ms < 1.0
+    }
 }
 
 fn lookup(url: &str) -> Option<PerformanceResourceTiming> {
