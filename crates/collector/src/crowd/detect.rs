@@ -5,14 +5,16 @@
 //! - a bucket *looks failing* when most of its reports (with controls loaded) failed;
 //! - a run of failing-looking buckets (empty buckets in between are allowed) **opens** an event
 //!   once its pooled counts hold at least `min_reports` reports and the Wilson lower bound of
-//!   their failure share (z = 2.576) exceeds the reference by a margin. The reference is the
+//!   their failure share (z = 3.29) exceeds the reference by a margin (0.25): 5 of 5 opens, 4 of
+//!   5 does not, 6 of 7 does. The reference is the
 //!   highest of (a) the failure share of the controls in the same reports, (b) the same target's
 //!   share in the other countries in the same buckets and (c) when history exists, the series'
 //!   own quiet share at the same hour of day over the trailing days (diurnal). With no history
 //!   (a deployment started during the shutdown) (a) and (b) decide alone;
-//! - it **extends** while buckets look failing and **closes** once the reports since the last
-//!   failing bucket are, by their Wilson upper bound (z = 1.96), mostly successes; it ends at the
-//!   end of its last failing bucket. Still open when the data ends: ongoing.
+//! - it **extends** while buckets' shares are nearer the event's own share than the reference,
+//!   and **closes** once the reports since the last such bucket are, by their Wilson upper bound
+//!   (z = 1.96), below that midpoint; it ends at the end of its last failing bucket. Still open
+//!   when the data ends: ongoing.
 //!
 //! Kinds: a target failing in most countries at once is an `outage` (the platform or the target
 //! is broken), never a country's censorship; a place whose reports' controls fail is
@@ -31,7 +33,8 @@ use super::cells::{PlaceCell, Rollup, VerdictCounts, BUCKET_SECS, DEFAULT_MIN_RE
 pub struct Config {
     /// Fewest distinct reports behind any decision or published figure.
     pub min_reports: u32,
-    /// z of the one-sided Wilson lower bound that opens an event (2.576: 99.5 %).
+    /// z of the one-sided Wilson lower bound that opens an event (3.29: 99.95 %). Strict on
+    /// purpose: thousands of series are tested every bucket.
     pub z_open: f64,
     /// How far above the reference the lower bound must be.
     pub margin: f64,
@@ -59,8 +62,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             min_reports: DEFAULT_MIN_REPORTS,
-            z_open: 2.576,
-            margin: 0.15,
+            z_open: 3.29,
+            margin: 0.25,
             z_close: 1.96,
             majority: 0.5,
             max_candidate_buckets: 16,
@@ -321,52 +324,107 @@ impl History {
 fn find_runs(points: &[Point], cfg: &Config, accept: &dyn Fn(i64, i64) -> bool) -> Vec<Run> {
     struct Open {
         run: Run,
+        /// Pooled counts of its failing buckets, and the reference it opened against.
+        own: Kn,
+        reference: f64,
+        /// Counts since its last failing bucket.
         quiet: Kn,
+    }
+    impl Open {
+        /// Once open, a bucket belongs to the event when its share is nearer the event's than
+        /// the reference: a partial throttle at 50 % stays one event.
+        fn threshold(&self) -> f64 {
+            (self.reference + self.own.share().unwrap_or(1.0)) / 2.0
+        }
     }
     let mut runs = Vec::new();
     let mut history = History::new();
     let mut candidate: Option<Candidate> = None;
     let mut open: Option<Open> = None;
+    // The buckets seen lately while no event was open: where a start may really lie.
+    let mut recent: Vec<(i64, Kn)> = Vec::new();
+    let share_above = |kn: Kn, level: f64| kn.n > 0 && f64::from(kn.k) > level * f64::from(kn.n);
     for p in points {
-        let failing = p.own.n > 0 && f64::from(p.own.k) > cfg.majority * f64::from(p.own.n);
         if let Some(o) = &mut open {
-            // Buckets inside an event never become history.
-            if failing {
+            // Buckets inside an event never become history. A failing bucket after quiet ones
+            // extends the event only if the quiet stretch with it still looks failing: one
+            // flaky report after the end does not drag the end along.
+            let mut tail = o.quiet;
+            tail.add(p.own);
+            if share_above(p.own, o.threshold()) && share_above(tail, o.threshold()) {
                 o.run.last = p.bucket;
+                o.own.add(tail);
                 o.quiet = Kn::default();
             } else if p.own.n > 0 {
-                o.quiet.add(p.own);
-                if o.quiet.n >= cfg.min_reports && wilson_upper(o.quiet.k, o.quiet.n, cfg.z_close) < cfg.majority {
+                o.quiet = tail;
+                if o.quiet.n >= cfg.min_reports && wilson_upper(o.quiet.k, o.quiet.n, cfg.z_close) < o.threshold() {
                     runs.push(o.run);
                     open = None;
                 }
             }
             continue;
         }
-        if failing {
+        if share_above(p.own, cfg.majority) {
             let baseline = history.baseline(p.bucket, cfg);
             let c = candidate.get_or_insert_with(|| Candidate { start: p.bucket, ..Candidate::default() });
             if p.bucket - c.start >= cfg.max_candidate_buckets * BUCKET_SECS {
                 *c = Candidate { start: p.bucket, ..Candidate::default() };
             }
             c.add(p, baseline);
+            let reference = c.reference(cfg.min_reports);
             if c.own.n >= cfg.min_reports
-                && wilson_lower(c.own.k, c.own.n, cfg.z_open) > c.reference(cfg.min_reports) + cfg.margin
+                && wilson_lower(c.own.k, c.own.n, cfg.z_open) > reference + cfg.margin
                 && accept(c.start, p.bucket)
             {
-                let run = Run { start: c.start, last: p.bucket, detected: p.bucket, ongoing: false };
-                open = Some(Open { run, quiet: Kn::default() });
+                let mut o = Open {
+                    run: Run { start: c.start, last: p.bucket, detected: p.bucket, ongoing: false },
+                    own: c.own,
+                    reference,
+                    quiet: Kn::default(),
+                };
+                o.run.start = walk_back(&recent, o.run.start, o.threshold(), cfg);
+                open = Some(o);
                 candidate = None;
+                recent.clear();
             }
         } else if p.own.n > 0 {
             candidate = None;
             history.push(p.bucket, p.own);
+        }
+        if open.is_none() {
+            recent.push((p.bucket, p.own));
+            if recent.len() > 2 * cfg.max_candidate_buckets as usize {
+                recent.remove(0);
+            }
         }
     }
     if let Some(o) = open {
         runs.push(Run { ongoing: true, ..o.run });
     }
     runs
+}
+
+/// An event opened at `start` began earlier if the buckets just before it look like it
+/// (share above `threshold`, alone and pooled with anything skipped): a start in a thin bucket
+/// that did not reach a majority on its own. Stops after `min_reports` reports of quiet.
+fn walk_back(recent: &[(i64, Kn)], start: i64, threshold: f64, cfg: &Config) -> i64 {
+    let above = |kn: Kn| kn.n > 0 && f64::from(kn.k) > threshold * f64::from(kn.n);
+    let (mut start, mut gap) = (start, Kn::default());
+    let opened = start;
+    for &(bucket, kn) in recent.iter().rev().filter(|(b, _)| *b < opened) {
+        if start - bucket > cfg.max_candidate_buckets * BUCKET_SECS || gap.n >= cfg.min_reports {
+            break;
+        }
+        let mut with = gap;
+        with.add(kn);
+        if above(kn) && above(with) {
+            start = bucket;
+            gap = Kn::default();
+        } else {
+            gap = with;
+        }
+    }
+    start
 }
 
 /// A place: a whole country, or one network in it.
@@ -635,12 +693,17 @@ pub fn detect(rollup: &Rollup, cfg: &Config) -> Vec<Event> {
     events
 }
 
-/// Span, detection time and ongoing state of a group.
+/// Span, detection time and ongoing state of a group. When the country-wide series ran, its
+/// runs set the span: a thin network series is slower to be seen closing and is easily
+/// stretched by one flaky report.
 fn span(g: &[Signal]) -> Run {
+    let detected = g.iter().map(|s| s.run.detected).min().unwrap_or(0);
+    let wide: Vec<Signal> = g.iter().filter(|s| s.network.is_none()).cloned().collect();
+    let g = if wide.is_empty() { g } else { &wide };
     Run {
         start: g.iter().map(|s| s.run.start).min().unwrap_or(0),
         last: g.iter().map(|s| s.run.last).max().unwrap_or(0),
-        detected: g.iter().map(|s| s.run.detected).min().unwrap_or(0),
+        detected,
         ongoing: g.iter().any(|s| s.run.ongoing),
     }
 }
