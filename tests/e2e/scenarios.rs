@@ -2,7 +2,8 @@
 //! browser (`chromium::blackhole`, `firefox::blackhole`): every target's verdict on the page, the
 //! collector's acceptance of the report, and the verdict and kind of evidence in the exported
 //! open data, since the open data is the product. The same row must give the same verdicts in
-//! both browsers.
+//! both browsers. `VANTAGE_SHOW_EVIDENCE=1` prints every exported measurement (attempts,
+//! durations, timing sources), to see how the browsers differ on the way to the same verdict.
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,12 @@ async fn run(kind: BrowserKind, name: &str) {
         problems.push(format!("submission refused: {message}"));
     }
     let export = world.export().await;
+    if std::env::var_os("VANTAGE_SHOW_EVIDENCE").is_some() {
+        for line in &export {
+            let keys = &line["test_keys"];
+            println!("{browser} {name} {}: {}", keys["target_id"], serde_json::to_string(&keys).unwrap_or_default());
+        }
+    }
     for target in ALL_TARGETS {
         let (verdict, reason) = scenario.expectation(target);
         let Some(line) = export.iter().find(|l| l["test_keys"]["target_id"] == target) else {
