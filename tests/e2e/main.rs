@@ -1,8 +1,8 @@
-//! Vantage end to end, in real headless Chromium: one test binary whose modules are the
-//! behaviours. `cargo test --test e2e -- --list` names every test; `cargo test --test e2e
-//! blackhole` runs one scenario.
+//! Vantage end to end, in real headless Chromium (and Firefox for the censor lab's scenario
+//! table): one test binary whose modules are the behaviours. `cargo test --test e2e -- --list`
+//! names every test; `cargo test --test e2e firefox::blackhole` runs one scenario in one browser.
 //!
-//! Run with `cargo xtask test` (it builds the client with Trunk and installs Chromium first).
+//! Run with `cargo xtask test` (it builds the client with Trunk and installs the browsers first).
 #![cfg(not(target_arch = "wasm32"))]
 
 mod country_targets;
