@@ -8,6 +8,7 @@
 //! they hand straight to the GeoIP lookup; what is kept is a country code and a network number.
 
 pub mod citizenlab;
+pub mod crowd;
 pub mod error;
 pub mod export;
 pub mod geoip;
