@@ -8,7 +8,7 @@
 //!
 //! | table entry         | answer                          | what Firefox makes of it            |
 //! |---------------------|---------------------------------|-------------------------------------|
-//! | `Port(p)`, p listens| `200`, then bytes both ways     | a connection to the lab server      |
+//! | `Port(p)`, p listens| `200`, then bytes both ways     | a connection to the lab server (a reset passed on as a reset) |
 //! | `Port(p)`, p closed | `503 Service Unavailable`       | `NS_ERROR_CONNECTION_REFUSED`       |
 //! | `NotFound`          | `404 Not Found`                 | `NS_ERROR_UNKNOWN_HOST` (no such name) |
 //! | not in the table    | `403 Forbidden`                 | refused: the lab never reaches out  |
@@ -108,8 +108,16 @@ async fn serve(mut client: TcpStream, table: Arc<HashMap<String, Route>>) {
             Ok(mut server) => {
                 let _ = server.set_nodelay(true);
                 if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_ok() {
-                    // Ends when either side closes; a reset on one side closes the other.
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    // Ends when either side closes. A reset is passed on as a reset, not as a
+                    // polite close: the browser must see what the censor did.
+                    let copied = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    if copied.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset) {
+                        // A zero linger resets at once on drop (as the lab's Reset server does).
+                        #[allow(deprecated)]
+                        let _ = client.set_linger(Some(Duration::ZERO));
+                        #[allow(deprecated)]
+                        let _ = server.set_linger(Some(Duration::ZERO));
+                    }
                 }
             }
         },

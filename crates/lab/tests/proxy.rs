@@ -60,6 +60,21 @@ async fn a_mapped_name_is_tunnelled_to_its_lab_server() {
 }
 
 #[tokio::test]
+async fn a_reset_behind_the_tunnel_reaches_the_client_as_a_reset() {
+    let lab = Lab::new(&[HOST]);
+    let port = lab.serve(Behaviour::Reset).await;
+    let proxy = ConnectProxy::start(HashMap::from([(HOST.to_string(), Route::Port(port))])).await;
+    let (mut tcp, status) = connect(proxy.port, HOST).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    // Something for the Reset server to read, as a ClientHello would be.
+    tcp.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]).await.expect("send through the tunnel");
+    let mut rest = [0u8; 16];
+    let read = tokio::time::timeout(LIMIT, tcp.read(&mut rest)).await.expect("an end in time");
+    let kind = read.err().map(|e| e.kind());
+    assert_eq!(kind, Some(std::io::ErrorKind::ConnectionReset), "a reset, not a polite close");
+}
+
+#[tokio::test]
 async fn a_closed_port_fails_the_connect_as_refused() {
     let proxy = ConnectProxy::start(HashMap::from([(HOST.to_string(), Route::Port(closed_port()))])).await;
     let (_, status) = connect(proxy.port, HOST).await;
