@@ -174,18 +174,33 @@ impl Rollup {
             report_id: report.report_id.clone(),
             time: report.measurement_start_time.clone(),
         })?;
+        let loaded = report.run_context().controls == ControlStatus::Ok;
+        let measured = report.measurements.iter().map(|m| (m.target_id.as_str(), m.control, m.verdict));
+        self.add_measured(start, country, asn, loaded, measured);
+        Ok(())
+    }
+
+    /// Counts one report given as stored rows: its start, place, whether its controls loaded
+    /// and each measurement's (target, control, verdict).
+    pub fn add_measured<'a>(
+        &mut self,
+        start: i64,
+        country: &str,
+        asn: u32,
+        controls_loaded: bool,
+        measured: impl IntoIterator<Item = (&'a str, bool, Verdict)>,
+    ) {
         let bucket = bucket_of(start);
-        let loaded = u32::from(report.run_context().controls == ControlStatus::Ok);
+        let loaded = u32::from(controls_loaded);
         let place = PlaceKey { bucket, country: country.to_string(), asn };
         self.places.entry(place).or_default().merge(&PlaceCell { reports: 1, controls_loaded: loaded });
-        for m in &report.measurements {
-            let key = CellKey { bucket, country: country.to_string(), asn, target: m.target_id.clone() };
+        for (target, control, verdict) in measured {
+            let key = CellKey { bucket, country: country.to_string(), asn, target: target.to_string() };
             let mut verdicts = VerdictCounts::default();
-            verdicts.add(m.verdict, 1);
-            let cell = TargetCell { control: m.control, verdicts, reports: 1, controls_loaded: loaded };
+            verdicts.add(verdict, 1);
+            let cell = TargetCell { control, verdicts, reports: 1, controls_loaded: loaded };
             self.targets.entry(key).or_default().merge(&cell);
         }
-        Ok(())
     }
 
     /// Adds every cell of `other` (rollups of disjoint sets of reports).

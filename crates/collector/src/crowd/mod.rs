@@ -8,12 +8,21 @@
 //!                               censorship; grouping; summaries) ──► events
 //! ```
 //!
-//! Both are pure: counts in, counts and events out, no storage and no clock. Cells with fewer
+//! `store.rs` keeps the cells in rollup tables (a follow-up job, `job.rs`, counts reports stored
+//! since its last position) and the events found; `api.rs` serves them; `import.rs` loads an
+//! export back into a store.
+//!
+//! `cells.rs` and `detect.rs` are pure: counts in, counts and events out, no storage and no
+//! clock. Cells with fewer
 //! than `min_reports` distinct reports are used by the detector only pooled with others and are
 //! never published on their own ("not enough reports").
 
+pub mod api;
 pub mod cells;
 pub mod detect;
+pub mod import;
+pub mod job;
+pub mod store;
 
 pub use cells::{bucket_of, Published, Rollup, BUCKET_SECS, DEFAULT_MIN_REPORTS, NOT_ENOUGH_REPORTS};
 pub use detect::{detect, Config, Event, EventCounts, EventKind, VerdictMix};

@@ -1,0 +1,209 @@
+//! The crowd's storage, API queries, import and leader lock, on real databases (issue 11).
+//! Run with `cargo test -p vantage-collector --test crowd`.
+
+use std::sync::Arc;
+
+use vantage_collector::crowd::api::{aggregate, AggregateQuery};
+use vantage_collector::crowd::store::{CrowdDb, EventFilter};
+use vantage_collector::crowd::{detect, import, job, Config, Rollup};
+use vantage_collector::export::{ExportRow, Format};
+use vantage_collector::store::{ExportFilter, Origin, Store};
+use vantage_collector::targets::Catalogue;
+use vantage_lab::report::{sample_report, sample_targets};
+use vantage_report::{decide, Outcome, Report};
+
+const PAKISTAN: i64 = 1_702_825_200; // 2023-12-17T15:00:00Z
+
+/// A report from the lab's sample list: `x` blocked or loading, controls loading or not.
+fn report(n: u32, start: i64, x_loads: bool, controls_load: bool) -> Report {
+    let mut r = sample_report(&format!("{n:032x}"), start);
+    for m in &mut r.measurements {
+        let ok = if m.control { controls_load } else { x_loads };
+        for a in &mut m.attempts {
+            a.outcome = if ok { Outcome::Ok } else { Outcome::Error };
+        }
+    }
+    let ctx = r.run_context();
+    for m in &mut r.measurements {
+        let d = decide(&m.attempts, &ctx);
+        (m.verdict, m.reason) = (d.verdict, d.reason);
+    }
+    r
+}
+
+fn origin(country: &str, asn: u32) -> Origin {
+    Origin { country: country.into(), asn }
+}
+
+/// Pakistan's x blocked on two networks for an hour, Germany fine, a few offline visitors.
+fn crowd() -> Vec<(Report, Origin)> {
+    let mut out = Vec::new();
+    for i in 0..80u32 {
+        let start = PAKISTAN + i64::from(i % 4) * 900 + i64::from(i % 7) * 60;
+        let (country, asn) = if i % 2 == 0 { ("PK", 17557 + i % 4 / 2) } else { ("DE", 3320) };
+        out.push((report(i, start, country != "PK", i % 10 != 8), origin(country, asn)));
+    }
+    out
+}
+
+async fn store_with(path: &std::path::Path, reports: &[(Report, Origin)]) -> Arc<dyn Store> {
+    let store: Arc<dyn Store> = vantage_collector::store::open(path.to_str().unwrap()).await.unwrap().into();
+    for (r, o) in reports {
+        let start = vantage_report::timestamp::parse_utc(&r.measurement_start_time).unwrap();
+        store.insert(r.clone(), o.clone(), start + 30).await.unwrap();
+    }
+    store
+}
+
+fn in_memory(reports: &[(Report, Origin)]) -> Rollup {
+    let mut rollup = Rollup::default();
+    for (r, o) in reports {
+        rollup.add(r, &o.country, o.asn).unwrap();
+    }
+    rollup
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_on_sqlite_count_what_was_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("c.sqlite");
+    let reports = crowd();
+    let _store = store_with(&db_path, &reports[..50]).await;
+    let db = CrowdDb::open(db_path.to_str().unwrap()).await.unwrap();
+    assert_eq!(db.advance(20).await.unwrap(), 20, "a batch at a time");
+    assert_eq!(db.catch_up().await.unwrap(), 30);
+    assert_eq!(db.catch_up().await.unwrap(), 0, "nothing counted twice");
+    let range = (PAKISTAN - 86_400, PAKISTAN + 86_400);
+    assert_eq!(db.rollup(range.0, range.1, None).await.unwrap(), in_memory(&reports[..50]));
+    // More reports: only they are counted.
+    let _store = store_with(&db_path, &reports[50..]).await;
+    assert_eq!(db.catch_up().await.unwrap(), 30);
+    assert_eq!(db.rollup(range.0, range.1, None).await.unwrap(), in_memory(&reports));
+    let pk = db.rollup(range.0, range.1, Some("PK")).await.unwrap();
+    assert!(pk.targets.keys().all(|k| k.country == "PK") && !pk.targets.is_empty());
+}
+
+#[test]
+fn aggregates_withhold_thin_cells_and_never_count_inconclusive_as_disruption() {
+    let reports = crowd();
+    let rollup = in_memory(&reports);
+    let q = |query: &str| AggregateQuery::parse(Some(query), PAKISTAN + 86_400).unwrap();
+    // Quarter hours on one network: 20 reports, withheld under a threshold of 21.
+    let body = aggregate(&rollup, &q("country=PK&asn=17557&bucket=15m&since=2023-12-17"), 21).to_string();
+    assert!(body.contains("not enough reports") && !body.contains("\"reports\""), "{body}");
+    // The hour over the whole country has its counts, inconclusive apart from disruption.
+    let body = aggregate(&rollup, &q("country=PK&target=x&since=2023-12-17"), 5);
+    let cells = body["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 1, "{body}");
+    let c = &cells[0];
+    assert_eq!(
+        (c["asn"].is_null(), c["reports"].as_u64(), c["start"].as_str()),
+        (true, Some(40), Some("2023-12-17T15:00:00Z"))
+    );
+    let (inconclusive, disrupted) = (c["verdicts"]["inconclusive"].as_u64().unwrap(), c["disrupted"].as_u64().unwrap());
+    assert_eq!(inconclusive + disrupted, 40);
+    assert!(inconclusive > 0);
+    // Bad queries name their field.
+    for (query, field) in
+        [("bucket=minute", "bucket"), ("country=pk", "country"), ("since=yesterday", "since"), ("colour=red", "colour")]
+    {
+        assert_eq!(AggregateQuery::parse(Some(query), PAKISTAN).unwrap_err().field.as_deref(), Some(field));
+    }
+    assert!(AggregateQuery::parse(Some("bucket=15m&since=2023-12-01&until=2023-12-17"), PAKISTAN).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crowd_round_stores_events_the_api_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("e.sqlite");
+    let _store = store_with(&db_path, &crowd()).await;
+    let db = CrowdDb::open(db_path.to_str().unwrap()).await.unwrap();
+    assert_eq!(job::round(&db, &Config::default(), PAKISTAN + 3 * 3600).await.unwrap(), Some(1));
+    let all = db.events(&EventFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!((all[0]["kind"].as_str(), all[0]["country"].as_str()), (Some("censorship"), Some("PK")));
+    assert_eq!(all[0]["start"], "2023-12-17T15:00:00Z");
+    let filter = |country: Option<&str>, kind: Option<&str>| EventFilter {
+        country: country.map(Into::into),
+        kind: kind.map(Into::into),
+        ..EventFilter::default()
+    };
+    assert_eq!(db.events(&filter(Some("DE"), None)).await.unwrap().len(), 0);
+    assert_eq!(db.events(&filter(Some("PK"), Some("outage"))).await.unwrap().len(), 0);
+    assert_eq!(db.events(&filter(Some("PK"), Some("censorship"))).await.unwrap().len(), 1);
+    let later = EventFilter { since: Some(PAKISTAN + 86_400), ..EventFilter::default() };
+    assert_eq!(db.events(&later).await.unwrap().len(), 0);
+    // A second round finds the same event, stored once.
+    job::round(&db, &Config::default(), PAKISTAN + 3 * 3600 + 60).await.unwrap();
+    assert_eq!(db.events(&EventFilter::default()).await.unwrap(), all);
+    // What the detector finds in the stored rollups is what it finds in the reports.
+    assert_eq!(detect(&in_memory(&crowd()), &Config::default()).len(), 1);
+}
+
+async fn export_all(store: &Arc<dyn Store>) -> String {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ExportRow>(64);
+    let s = store.clone();
+    let job = tokio::spawn(async move { s.export(ExportFilter::default(), tx).await });
+    let mut out = String::new();
+    while let Some(row) = rx.recv().await {
+        out.push_str(&Format::Jsonl.line(&row));
+    }
+    job.await.unwrap().unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_round_trips_an_export_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = store_with(&dir.path().join("a.sqlite"), &crowd()).await;
+    let exported = export_all(&a).await;
+    assert_eq!(exported.lines().count(), 160);
+    let b = store_with(&dir.path().join("b.sqlite"), &[]).await;
+    let catalogue = Catalogue::new(sample_targets());
+    let summary = import::import(b.as_ref(), &catalogue, exported.as_bytes()).await.unwrap();
+    assert_eq!((summary.reports, summary.stored, summary.duplicates), (80, 80, 0));
+    assert_eq!(export_all(&b).await, exported, "export → import → export is identical");
+    let again = import::import(b.as_ref(), &catalogue, exported.as_bytes()).await.unwrap();
+    assert_eq!((again.stored, again.duplicates), (0, 80));
+
+    // A verdict that does not follow from its attempts is refused with its line, and nothing
+    // of the file is stored.
+    let c = store_with(&dir.path().join("c.sqlite"), &[]).await;
+    let forged = exported.replacen("\"verdict\":\"blocked\"", "\"verdict\":\"reachable\"", 1);
+    let e = import::import(c.as_ref(), &catalogue, forged.as_bytes()).await.unwrap_err().to_string();
+    assert!(e.starts_with("line ") && e.contains("verdict"), "{e}");
+    assert_eq!(export_all(&c).await, "");
+    // A target the collector never served is refused.
+    let other = Catalogue::new(vantage_lab::targets::list("t-1", vec![]));
+    let e = import::import(c.as_ref(), &other, exported.as_bytes()).await;
+    assert!(e.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_collector_at_a_time_leads_the_detector_on_postgres() {
+    let pg = vantage_lab::postgres::TestPostgres::start().expect("a PostgreSQL server");
+    let url = pg.database("crowd").unwrap();
+    let store: Arc<dyn Store> = vantage_collector::store::open(&url).await.unwrap().into();
+    let reports = crowd();
+    let received = vantage_lab::now_secs() - 600;
+    for (r, o) in &reports {
+        store.insert(r.clone(), o.clone(), received).await.unwrap();
+    }
+    let first = CrowdDb::open(&url).await.unwrap();
+    let second = CrowdDb::open(&url).await.unwrap();
+    assert!(first.try_lead().await.unwrap());
+    assert!(first.try_lead().await.unwrap(), "the leader stays the leader");
+    assert!(!second.try_lead().await.unwrap(), "exactly one leads");
+    // Both may count reports; each is counted once.
+    let (a, b) = tokio::join!(first.catch_up(), second.catch_up());
+    assert_eq!(a.unwrap() + b.unwrap(), 80);
+    let range = (PAKISTAN - 86_400, PAKISTAN + 86_400);
+    assert_eq!(second.rollup(range.0, range.1, None).await.unwrap(), in_memory(&reports));
+    // The leader goes away: another takes over.
+    drop(first);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !second.try_lead().await.unwrap() {
+        assert!(std::time::Instant::now() < deadline, "the lock was never released");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
