@@ -247,3 +247,11 @@ pub async fn get_events(State(state): State<CrowdState>, RawQuery(query): RawQue
         Err(e) => internal(e),
     }
 }
+
+impl crate::AppState {
+    /// Serves aggregates and events from these tables.
+    pub fn with_crowd(mut self, crowd: CrowdState) -> Self {
+        self.crowd = Some(crowd);
+        self
+    }
+}

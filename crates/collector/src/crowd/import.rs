@@ -134,9 +134,14 @@ pub fn check(imported: &Imported, catalogue: &Catalogue) -> Result<(), ImportErr
         return Err(ImportError::Line { line, detail: format!("probe_cc {country:?} is not a country code") });
     }
     imported.report.validate(start).map_err(|e| ImportError::Line { line, detail: format!("report: {e}") })?;
-    catalogue.check_report(&imported.report).map_err(|e| ImportError::Line {
-        line,
-        detail: format!("{}: {}", e.field.as_deref().unwrap_or("report"), e.detail),
+    catalogue.check_report(&imported.report).map_err(|e| {
+        let field = e.field.as_deref().unwrap_or("report");
+        let hint = if field == "targets_version" {
+            format!(" (list {:?}: give it with --targets or --accept-targets)", imported.report.targets_version)
+        } else {
+            String::new()
+        };
+        ImportError::Line { line, detail: format!("{field}: {}{hint}", e.detail) }
     })
 }
 

@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod cells;
+pub mod cli;
 pub mod detect;
 pub mod import;
 pub mod job;
