@@ -1,6 +1,6 @@
-//! Benchmarks in the censor lab, in real headless Chromium: how long a run takes, and how
-//! accurate its timings are against known injected delays, side by side with a plain
-//! JavaScript timer of OONI Probe Web's kind run in the same page.
+//! Benchmarks in the censor lab, in real headless browsers: how long a run takes (Chromium), and
+//! how accurate its timings are against known injected delays in Chromium and in Firefox, side
+//! by side with a plain JavaScript timer of OONI Probe Web's kind run in the same page.
 //!
 //! Run with `cargo xtask bench` (it builds the client first). Prints figures and the budgets
 //! from DESIGN.md they are held to; exits non-zero if a budget is missed.
@@ -57,7 +57,7 @@ struct Budgets {
 fn check(outcome: &mut Budgets, what: &str, value: f64, budget: f64) {
     let ok = value <= budget;
     outcome.passed &= ok;
-    println!("  {what:<58} {value:>9.1} ms   budget {budget:>7.1} ms   {}", if ok { "ok" } else { "MISSED" });
+    println!("  {what:<76} {value:>9.1} ms   budget {budget:>7.1} ms   {}", if ok { "ok" } else { "MISSED" });
 }
 
 /// A full run of the collector's default target list, every host served by the lab, with
@@ -109,7 +109,7 @@ async fn run_times(lab: &Lab, blackholed: usize) -> Vec<f64> {
 
 /// Image (Resource Timing) and fetch (clock) attempts against servers that delay each answer
 /// by a known amount, from repeated runs; and the JS reference timer in the same page.
-async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
+async fn timing_accuracy(lab: &Lab, kind: BrowserKind, outcome: &mut Budgets) {
     let mut targets = Vec::new();
     let mut rules = Vec::new();
     for d in DELAYS_MS {
@@ -127,7 +127,7 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
     let site = format!("http://vantage.test:{}", collector.port);
     rules.push(format!("MAP vantage.test 127.0.0.1:{}", collector.port));
     let browser = Browser::start(
-        BrowserKind::Chromium,
+        kind,
         BrowserConfig {
             resolver_rules: rules,
             trusted_spki: vec![lab.spki.clone()],
@@ -181,7 +181,8 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
             }
         }
     }
-    println!("\nTiming accuracy: |measured - injected| over delays {DELAYS_MS:?} ms");
+    let browser = kind.name();
+    println!("\nTiming accuracy in {browser}: |measured - injected| over delays {DELAYS_MS:?} ms");
     println!("  {:<44} {:>6} {:>10} {:>10}", "timer", "n", "median", "p95");
     for ((probe, warm), errs) in &errors {
         let s = sorted(errs.clone());
@@ -201,11 +202,16 @@ async fn timing_accuracy(lab: &Lab, outcome: &mut Budgets) {
     // duration (every origin) and the time to first byte (origins sending Timing-Allow-Origin).
     for probe in ["image (resource_timing)", "image time to first byte (phases)"] {
         let errs = sorted(errors.get(&(probe.to_string(), true)).cloned().unwrap_or_default());
-        check(outcome, &format!("{probe}, warm: median error"), percentile(&errs, 0.5), MEDIAN_ERROR_BUDGET_MS);
-        check(outcome, &format!("{probe}, warm: p95 error"), percentile(&errs, 0.95), P95_ERROR_BUDGET_MS);
         check(
             outcome,
-            &format!("{probe}, warm: median, at most the JS reference's"),
+            &format!("{browser}: {probe}, warm: median error"),
+            percentile(&errs, 0.5),
+            MEDIAN_ERROR_BUDGET_MS,
+        );
+        check(outcome, &format!("{browser}: {probe}, warm: p95 error"), percentile(&errs, 0.95), P95_ERROR_BUDGET_MS);
+        check(
+            outcome,
+            &format!("{browser}: {probe}, warm: median <= JS reference's"),
             percentile(&errs, 0.5),
             percentile(&reference, 0.5),
         );
@@ -244,7 +250,11 @@ async fn main() {
     check(&mut outcome, "healthy run (max)", healthy[healthy.len() - 1], HEALTHY_RUN_BUDGET_MS);
     check(&mut outcome, "run with 3 black holes (max)", holed[holed.len() - 1], DEADLINE_MS + BLACKHOLE_SLACK_MS);
 
-    timing_accuracy(&lab, &mut outcome).await;
+    // Firefox moves its timers in whole milliseconds and reaches the lab through a CONNECT
+    // proxy (a tunnel set up once per connection, so warm attempts do not pay for it).
+    for kind in BrowserKind::ALL {
+        timing_accuracy(&lab, kind, &mut outcome).await;
+    }
     if !outcome.passed {
         eprintln!("\nA budget was missed.");
         std::process::exit(1);
