@@ -207,3 +207,52 @@ async fn one_collector_at_a_time_leads_the_detector_on_postgres() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+async fn get(router: &axum::Router, uri: &str) -> (u16, serde_json::Value) {
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_serves_aggregates_and_events_from_the_rollups() {
+    use vantage_collector::crowd::api::CrowdState;
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("api.sqlite");
+    let store = store_with(&db_path, &crowd()).await;
+    let db = Arc::new(CrowdDb::open(db_path.to_str().unwrap()).await.unwrap());
+    job::round(&db, &Config::default(), PAKISTAN + 3 * 3600).await.unwrap();
+    let state = vantage_collector::AppState::shared(
+        store,
+        Catalogue::new(sample_targets()),
+        vantage_collector::geoip::GeoIp::default(),
+    )
+    .with_crowd(CrowdState { db, min_reports: 21 });
+    let router = vantage_collector::app(state, None);
+
+    let (status, body) = get(&router, "/api/v1/aggregates?country=PK&since=2023-12-17&until=2023-12-18").await;
+    assert_eq!(status, 200, "{body}");
+    let cells = body["cells"].as_array().unwrap();
+    assert!(cells.iter().any(|c| c["target"] == "x" && c["reports"] == 40), "{body}");
+    // One network's quarter hour holds 20 reports, under the threshold of 21: no counts at all.
+    let (_, body) =
+        get(&router, "/api/v1/aggregates?country=PK&asn=17557&bucket=15m&since=2023-12-17&until=2023-12-18").await;
+    assert!(body["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "not enough reports" && c.get("reports").is_none()));
+    let (status, body) = get(&router, "/api/v1/aggregates?bucket=minute").await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("bucket")));
+
+    let (status, body) = get(&router, "/api/v1/events?country=PK&kind=censorship").await;
+    assert_eq!(status, 200);
+    let events = body["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{body}");
+    assert!(events[0]["summary"].as_str().unwrap().starts_with("x unreachable from Pakistan"), "{body}");
+    assert_eq!(get(&router, "/api/v1/events?kind=outage").await.1["events"], serde_json::json!([]));
+    assert_eq!(get(&router, "/api/v1/events?kind=war").await.0, 400);
+}

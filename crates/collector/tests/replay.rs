@@ -317,13 +317,12 @@ fn report(rng: &mut Rng, list: &TargetList, truths: &[Truth], country: &str, asn
     }
 }
 
-/// The crowd at `per_hour` reports per hour per country (on average over the day), counted
-/// into cells. Every report is validated as the collector would, verdicts re-derived.
-fn crowd(per_hour: f64, seed: u64, truths: &[Truth]) -> (Rollup, usize) {
+/// Generates the crowd at `per_hour` reports per hour per country (on average over the day),
+/// handing each report, validated as the collector would (verdicts re-derived), to `each` with
+/// its country and network.
+fn generate(per_hour: f64, seed: u64, truths: &[Truth], mut each: impl FnMut(Report, &str, u32)) {
     let list = TargetList::from_json(TARGETS).expect("the replay's target list is valid");
     let mut rng = Rng(seed);
-    let mut rollup = Rollup::default();
-    let mut reports = 0;
     for minute in 0..(DAYS * 24 + TAIL_HOURS) * 60 {
         let t = DAY0 + minute * 60;
         for c in &WORLD {
@@ -341,11 +340,19 @@ fn crowd(per_hour: f64, seed: u64, truths: &[Truth]) -> (Rollup, usize) {
                 if let Err(e) = r.validate(start + 60) {
                     panic!("a generated report fails validation: {e}");
                 }
-                rollup.add(&r, c.code, asn).expect("generated times are valid");
-                reports += 1;
+                each(r, c.code, asn);
             }
         }
     }
+}
+
+/// The crowd counted into cells, and how many reports it had.
+fn crowd(per_hour: f64, seed: u64, truths: &[Truth]) -> (Rollup, usize) {
+    let (mut rollup, mut reports) = (Rollup::default(), 0);
+    generate(per_hour, seed, truths, |r, country, asn| {
+        rollup.add(&r, country, asn).expect("generated times are valid");
+        reports += 1;
+    });
     (rollup, reports)
 }
 
@@ -358,12 +365,10 @@ fn mismatch(e: &Event, t: &Truth) -> Option<String> {
         return Some(format!("country {:?}", e.country));
     }
     if t.country.is_none() {
-        let all: Vec<&str> = {
-            let mut v: Vec<&str> = WORLD.iter().map(|c| c.code).collect();
-            v.sort_unstable();
-            v
-        };
-        if e.countries.iter().map(String::as_str).collect::<Vec<_>>() != all {
+        // Everywhere: every country it names is one, and it names most of them (a country with
+        // too few reports during the outage cannot be named).
+        let all: Vec<&str> = WORLD.iter().map(|c| c.code).collect();
+        if e.countries.len() * 2 <= all.len() || e.countries.iter().any(|c| !all.contains(&c.as_str())) {
             return Some(format!("countries {:?}", e.countries));
         }
     } else if e.networks != t.expected_networks() {
@@ -435,6 +440,14 @@ fn score(per_hour: f64, seed: u64) -> Score {
 /// Crowd sizes scored, in reports per hour per country (averaged over the day).
 const CROWDS: [f64; 4] = [20.0, 50.0, 100.0, 200.0];
 
+/// `REPLAY_SEEDS=1,2,3` scores those seeds instead.
+fn seeds() -> Vec<u64> {
+    match std::env::var("REPLAY_SEEDS") {
+        Ok(list) => list.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) => SEEDS.to_vec(),
+    }
+}
+
 /// `REPLAY_CROWDS=20,50` scores only those sizes.
 fn crowds() -> Vec<f64> {
     match std::env::var("REPLAY_CROWDS") {
@@ -450,7 +463,7 @@ fn the_replayed_crowd_shows_every_injected_event_and_nothing_else() {
     println!("crowd detector replay: {truths} injected events, {} countries, {DAYS} days", WORLD.len());
     let mut table = Vec::new();
     for per_hour in crowds() {
-        for seed in SEEDS {
+        for seed in seeds() {
             println!("{per_hour} reports/hour/country, seed {seed}:");
             table.push(score(per_hour, seed));
         }
@@ -480,4 +493,66 @@ fn the_replayed_crowd_shows_every_injected_event_and_nothing_else() {
         let pakistan = s.delays_min[4];
         assert!(pakistan.is_some_and(|m| m <= 15), "nation-wide block within one bucket at {}", s.per_hour);
     }
+}
+
+/// The replay as a deployment sees it: the crowd stored, exported, loaded into another
+/// collector's database by `import`, counted into rollups by the crowd job and detected from
+/// there — the same events as from the reports themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replayed_crowd_loads_by_import_and_gives_the_same_events() {
+    use std::sync::Arc;
+    use vantage_collector::crowd::store::CrowdDb;
+    use vantage_collector::store::{ExportFilter, Origin, Store};
+
+    let truths = ground_truth();
+    let list = TargetList::from_json(TARGETS).unwrap();
+    let mut reports = Vec::new();
+    generate(20.0, SEEDS[0], &truths, |r, country, asn| reports.push((r, Origin { country: country.into(), asn })));
+    let dir = tempfile::tempdir().unwrap();
+    let first: Arc<dyn Store> =
+        vantage_collector::store::open(dir.path().join("a.sqlite").to_str().unwrap()).await.unwrap().into();
+    for chunk in reports.chunks(500) {
+        let inserts = chunk.iter().map(|(r, o)| first.insert(r.clone(), o.clone(), DAY0));
+        for result in futures_util::future::join_all(inserts).await {
+            result.unwrap();
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let exporter = tokio::spawn({
+        let first = first.clone();
+        async move { first.export(ExportFilter::default(), tx).await }
+    });
+    let mut exported = String::new();
+    while let Some(row) = rx.recv().await {
+        exported.push_str(&vantage_collector::export::Format::Jsonl.line(&row));
+    }
+    exporter.await.unwrap().unwrap();
+
+    let path = dir.path().join("b.sqlite");
+    let second = vantage_collector::store::open(path.to_str().unwrap()).await.unwrap();
+    let catalogue = vantage_collector::targets::Catalogue::new(list.clone());
+    let summary =
+        vantage_collector::crowd::import::import(second.as_ref(), &catalogue, exported.as_bytes()).await.unwrap();
+    assert_eq!(summary.stored, reports.len());
+    let db = CrowdDb::open(path.to_str().unwrap()).await.unwrap();
+    let cfg =
+        Config { names: list.targets.iter().map(|t| (t.id.clone(), t.name.clone())).collect(), ..Config::default() };
+    let end = DAY0 + (DAYS * 24 + TAIL_HOURS) * HOUR;
+    let stored = vantage_collector::crowd::job::detect_range(&db, &cfg, DAY0, end).await.unwrap();
+
+    let mut rollup = Rollup::default();
+    for (r, o) in &reports {
+        rollup.add(r, &o.country, o.asn).unwrap();
+    }
+    assert_eq!(db.rollup(DAY0, end, None).await.unwrap(), rollup, "rollups kept from the import = the reports");
+    let direct = detect(&rollup, &cfg);
+    assert_eq!(stored, direct);
+    let found = truths.iter().filter(|t| stored.iter().any(|e| mismatch(e, t).is_none())).count();
+    println!(
+        "by import: {} reports, {} events, {found} of {} injected found",
+        reports.len(),
+        stored.len(),
+        truths.len()
+    );
+    assert_eq!((found, stored.len()), (truths.len(), truths.len()));
 }

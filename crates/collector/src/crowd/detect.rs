@@ -327,8 +327,9 @@ fn find_runs(points: &[Point], cfg: &Config, accept: &dyn Fn(i64, i64) -> bool) 
         /// Pooled counts of its failing buckets, and the reference it opened against.
         own: Kn,
         reference: f64,
-        /// Counts since its last failing bucket.
+        /// Counts since its last failing bucket, and the first bucket with reports among them.
         quiet: Kn,
+        first_quiet: Option<i64>,
     }
     impl Open {
         /// Once open, a bucket belongs to the event when its share is nearer the event's than
@@ -354,11 +355,18 @@ fn find_runs(points: &[Point], cfg: &Config, accept: &dyn Fn(i64, i64) -> bool) 
             if share_above(p.own, o.threshold()) && share_above(tail, o.threshold()) {
                 o.run.last = p.bucket;
                 o.own.add(tail);
-                o.quiet = Kn::default();
+                (o.quiet, o.first_quiet) = (Kn::default(), None);
             } else if p.own.n > 0 {
                 o.quiet = tail;
+                o.first_quiet.get_or_insert(p.bucket);
                 if o.quiet.n >= cfg.min_reports && wilson_upper(o.quiet.k, o.quiet.n, cfg.z_close) < o.threshold() {
-                    runs.push(o.run);
+                    // The end lies between the last failing bucket and the first quiet one:
+                    // across empty buckets, take the middle.
+                    let mut run = o.run;
+                    if let Some(n) = o.first_quiet {
+                        run.last += BUCKET_SECS * ((n - run.last) / BUCKET_SECS / 2);
+                    }
+                    runs.push(run);
                     open = None;
                 }
             }
@@ -381,6 +389,7 @@ fn find_runs(points: &[Point], cfg: &Config, accept: &dyn Fn(i64, i64) -> bool) 
                     own: c.own,
                     reference,
                     quiet: Kn::default(),
+                    first_quiet: None,
                 };
                 o.run.start = walk_back(&recent, o.run.start, o.threshold(), cfg);
                 open = Some(o);
@@ -406,10 +415,12 @@ fn find_runs(points: &[Point], cfg: &Config, accept: &dyn Fn(i64, i64) -> bool) 
 
 /// An event opened at `start` began earlier if the buckets just before it look like it
 /// (share above `threshold`, alone and pooled with anything skipped): a start in a thin bucket
-/// that did not reach a majority on its own. Stops after `min_reports` reports of quiet.
+/// that did not reach a majority on its own. Stops after `min_reports` reports of quiet. The
+/// start lies between the last quiet bucket with reports and the first failing one: across
+/// empty buckets, the middle is taken.
 fn walk_back(recent: &[(i64, Kn)], start: i64, threshold: f64, cfg: &Config) -> i64 {
     let above = |kn: Kn| kn.n > 0 && f64::from(kn.k) > threshold * f64::from(kn.n);
-    let (mut start, mut gap) = (start, Kn::default());
+    let (mut start, mut gap, mut nearest_quiet) = (start, Kn::default(), None);
     let opened = start;
     for &(bucket, kn) in recent.iter().rev().filter(|(b, _)| *b < opened) {
         if start - bucket > cfg.max_candidate_buckets * BUCKET_SECS || gap.n >= cfg.min_reports {
@@ -418,13 +429,18 @@ fn walk_back(recent: &[(i64, Kn)], start: i64, threshold: f64, cfg: &Config) -> 
         let mut with = gap;
         with.add(kn);
         if above(kn) && above(with) {
-            start = bucket;
-            gap = Kn::default();
+            (start, gap, nearest_quiet) = (bucket, Kn::default(), None);
         } else {
             gap = with;
+            if kn.n > 0 {
+                nearest_quiet.get_or_insert(bucket);
+            }
         }
     }
-    start
+    match nearest_quiet {
+        Some(quiet) => start - BUCKET_SECS * (((start - quiet) / BUCKET_SECS - 1) / 2),
+        None => start,
+    }
 }
 
 /// A place: a whole country, or one network in it.
@@ -693,19 +709,27 @@ pub fn detect(rollup: &Rollup, cfg: &Config) -> Vec<Event> {
     events
 }
 
-/// Span, detection time and ongoing state of a group. When the country-wide series ran, its
-/// runs set the span: a thin network series is slower to be seen closing and is easily
-/// stretched by one flaky report.
+/// Span, detection time and ongoing state of a group. Per target, the median start and end
+/// of its runs (the country's and each network's; the later of two middles), so one thin
+/// network's flaky report neither stretches nor cuts the event; over targets, the earliest
+/// start and the latest end.
 fn span(g: &[Signal]) -> Run {
-    let detected = g.iter().map(|s| s.run.detected).min().unwrap_or(0);
-    let wide: Vec<Signal> = g.iter().filter(|s| s.network.is_none()).cloned().collect();
-    let g = if wide.is_empty() { g } else { &wide };
-    Run {
-        start: g.iter().map(|s| s.run.start).min().unwrap_or(0),
-        last: g.iter().map(|s| s.run.last).max().unwrap_or(0),
-        detected,
-        ongoing: g.iter().any(|s| s.run.ongoing),
+    let mut by_target: BTreeMap<Option<&str>, Vec<&Run>> = BTreeMap::new();
+    for s in g {
+        by_target.entry(s.target.as_deref()).or_default().push(&s.run);
     }
+    let (mut start, mut last, mut ongoing) = (i64::MAX, i64::MIN, false);
+    for runs in by_target.values() {
+        let mut starts: Vec<i64> = runs.iter().map(|r| r.start).collect();
+        let mut lasts: Vec<i64> = runs.iter().map(|r| r.last).collect();
+        starts.sort_unstable();
+        lasts.sort_unstable();
+        start = start.min(starts[starts.len() / 2]);
+        last = last.max(lasts[lasts.len() / 2]);
+        ongoing |= runs.iter().filter(|r| r.ongoing).count() * 2 > runs.len();
+    }
+    let detected = g.iter().map(|s| s.run.detected).min().unwrap_or(0);
+    Run { start, last, detected, ongoing }
 }
 
 fn targets_of(g: &[Signal]) -> Vec<String> {
