@@ -305,13 +305,22 @@ fn count_into(rollup: &mut Rollup, reports: &[StoredReport]) {
     }
 }
 
+fn position_sqlite(conn: &Connection) -> Result<i64, CrowdError> {
+    Ok(conn
+        .query_row("SELECT last_report FROM rollup_position WHERE id = 1", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Reads the new reports outside the write lock, then writes their counts in a short
+/// `BEGIN IMMEDIATE` transaction, so the store's writer (and ingest latency) barely waits. If
+/// another process advanced meanwhile (`detect` beside `serve`), nothing is written this time.
 fn advance_sqlite(conn: &mut Connection, limit: usize) -> Result<usize, CrowdError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let position: i64 =
-        tx.query_row("SELECT last_report FROM rollup_position WHERE id = 1", [], |r| r.get(0)).optional()?.unwrap_or(0);
+    let read = conn.transaction()?;
+    let position = position_sqlite(&read)?;
     let mut reports: BTreeMap<i64, StoredReport> = BTreeMap::new();
     {
-        let mut stmt = tx.prepare(
+        let mut stmt = read.prepare(
             "SELECT r.id, r.measurement_start, r.probe_cc, r.probe_asn, m.target_id, m.control, m.verdict
              FROM (SELECT id, measurement_start, probe_cc, probe_asn FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2) r
              JOIN measurements m ON m.report = r.id",
@@ -325,9 +334,14 @@ fn advance_sqlite(conn: &mut Connection, limit: usize) -> Result<usize, CrowdErr
             entry.3.push((row.get(4)?, row.get::<_, i64>(5)? != 0, verdict_of(&verdict)?));
         }
     }
+    read.finish()?;
     let Some(&last) = reports.keys().next_back() else { return Ok(0) };
     let mut delta = Rollup::default();
     count_into(&mut delta, &reports.into_values().collect::<Vec<_>>());
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if position_sqlite(&tx)? != position {
+        return Ok(0);
+    }
     {
         let mut target = tx.prepare(&UPSERT_TARGET.replace('$', "?"))?;
         for (k, c) in &delta.targets {
