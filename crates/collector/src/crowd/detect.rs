@@ -473,9 +473,11 @@ impl Index {
                 continue;
             }
             let mut scopes = vec![(key.country.clone(), None)];
+            // Every country is listed, with its known networks (none without an ASN database).
+            let networks = ix.networks.entry(key.country.clone()).or_default();
             if key.asn != 0 {
                 scopes.push((key.country.clone(), Some(key.asn)));
-                ix.networks.entry(key.country.clone()).or_default().insert(key.asn);
+                networks.insert(key.asn);
             }
             for place in scopes {
                 if cell.control {
@@ -1226,6 +1228,23 @@ mod tests {
         let events = detect(&crowd.rollup, &cfg());
         assert_eq!(events.len(), 1, "{events:#?}");
         assert_eq!(events[0].counts.reports, 5);
+    }
+
+    #[test]
+    fn without_networks_a_country_is_still_watched() {
+        // A collector without an ASN database: every report from network 0.
+        let mut crowd = Crowd::new();
+        let world: [(&str, &[u32]); 3] = [("PK", &[0]), ("DE", &[0]), ("BR", &[0])];
+        crowd.quiet(START, 96, &world, 6);
+        block(&mut crowd, "PK", &[0], &["x"], START + 60 * B, 8);
+        let events = detect(&crowd.rollup, &cfg());
+        assert_eq!(events.len(), 1, "{events:#?}");
+        assert_eq!((events[0].country.as_deref(), events[0].networks.as_slice()), (Some("PK"), &[][..]));
+        assert!(
+            events[0].summary.starts_with("X unreachable from Pakistan from 15:00 to 17:00 UTC"),
+            "{}",
+            events[0].summary
+        );
     }
 
     #[test]
