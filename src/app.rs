@@ -39,8 +39,7 @@ impl I18n {
         self.0.with(|c| c.text(key))
     }
 
-    /// A message as a reactive text or attribute value. Every message is the same concrete
-    /// type, so the wasm holds Leptos's rendering code for it once, not once per message.
+    /// A message as a reactive text or attribute value, re-read when the language changes.
     pub fn tr(self, key: &'static str) -> Signal<String> {
         Signal::derive(move || self.text(key))
     }
@@ -213,14 +212,14 @@ pub fn App() -> impl IntoView {
                     class="run"
                     data-testid="run"
                     node_ref=run_button
-                    disabled=move || !consent.get() || !list_ready() || running()
+                    disabled=Signal::derive(move || !consent.get() || !list_ready() || running())
                     on:click=on_run
                 >
-                    {move || match run_state.get() {
+                    {Signal::derive(move || match run_state.get() {
                         RunState::Running => i18n.text("run.running"),
                         RunState::Done | RunState::Cancelled => i18n.text("run.again"),
                         RunState::Idle => i18n.text("run.start"),
-                    }}
+                    })}
                 </button>
                 <Show when=running>
                     <button class="cancel secondary" data-testid="cancel" node_ref=cancel_button on:click=on_cancel>

@@ -26,7 +26,6 @@ pub fn TimingBars(this: Option<(f64, bool)>, controls: Option<f64>) -> impl Into
             format!("{}: {time}", c.text("bars.this"))
         })
     };
-    let controls_label = move || controls.map(|v| i18n.with(|c| format!("{}: {}", c.text("bars.controls"), c.ms(v))));
     Some(view! {
         <div class="bars">
             <svg viewBox="0 0 100 20" preserveAspectRatio="none" aria-hidden="true" focusable="false">
@@ -45,8 +44,12 @@ pub fn TimingBars(this: Option<(f64, bool)>, controls: Option<f64>) -> impl Into
                     })}
             </svg>
             <span class="bar-legend">
-                <span>{this_label}</span>
-                {move || controls_label().map(|l| view! { <span>{l}</span> })}
+                <span>{Signal::derive(this_label)}</span>
+                {controls
+                    .map(|v| {
+                        let label = move || i18n.with(|c| format!("{}: {}", c.text("bars.controls"), c.ms(v)));
+                        view! { <span>{Signal::derive(label)}</span> }
+                    })}
             </span>
         </div>
     })

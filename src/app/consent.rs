@@ -66,7 +66,7 @@ pub fn Consent(consent: RwSignal<bool>) -> impl IntoView {
                 <input
                     type="checkbox"
                     data-testid="consent"
-                    prop:checked=move || consent.get()
+                    prop:checked=consent
                     on:change=move |ev| consent.set(event_target_checked(&ev))
                 />
                 <span>{i18n.tr("consent.agree")}</span>
@@ -75,7 +75,7 @@ pub fn Consent(consent: RwSignal<bool>) -> impl IntoView {
                 <input
                     type="checkbox"
                     data-testid="remember"
-                    prop:checked=move || keep.get()
+                    prop:checked=keep
                     on:change=move |ev| keep.set(event_target_checked(&ev))
                 />
                 <span>{i18n.tr("consent.remember")}</span>

@@ -32,7 +32,7 @@ pub fn Switcher(i18n: I18n) -> impl IntoView {
                     .iter()
                     .map(|l| {
                         view! {
-                            <option value=l.code lang=l.code selected=move || i18n.with(|c| c.lang() == l.code)>
+                            <option value=l.code lang=l.code selected=Signal::derive(move || i18n.with(|c| c.lang() == l.code))>
                                 {l.name}
                             </option>
                         }
@@ -40,7 +40,7 @@ pub fn Switcher(i18n: I18n) -> impl IntoView {
                     .collect_view()}
             </select>
             <span class="language-status" role="status">
-                {move || {
+                {Signal::derive(move || {
                     if busy.get() {
                         i18n.text("lang.loading")
                     } else if failed.get() {
@@ -48,7 +48,7 @@ pub fn Switcher(i18n: I18n) -> impl IntoView {
                     } else {
                         String::new()
                     }
-                }}
+                })}
             </span>
         </div>
     }

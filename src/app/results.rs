@@ -11,9 +11,8 @@ use super::share::Share;
 use super::{I18n, Phase, Row, RunState};
 use crate::i18n::words;
 
-/// An icon per verdict, so a verdict is never told by colour alone (the words follow it).
-fn icon(verdict: &str) -> impl IntoView {
-    let path = match verdict {
+fn icon_path(verdict: &str) -> &'static str {
+    match verdict {
         "reachable" => "M3.5 8.5l3 3 6-7",
         "blocked" => "M4.5 4.5l7 7M11.5 4.5l-7 7",
         "timeout" => "M8 4.5V8l2.5 1.5",
@@ -22,11 +21,15 @@ fn icon(verdict: &str) -> impl IntoView {
         "local_block" => "M4.5 11.5l7-7",
         "inconclusive" => "M6 6.2a2 2 0 1 1 2.6 1.9c-.4.2-.6.5-.6 1v.4M8 11.5v.5",
         _ => "M5 8h.01M8 8h.01M11 8h.01",
-    };
+    }
+}
+
+/// An icon per verdict, so a verdict is never told by colour alone (the words follow it).
+fn icon(verdict: Signal<&'static str>) -> impl IntoView {
     view! {
         <svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false">
             <circle cx="8" cy="8" r="7"></circle>
-            <path d=path></path>
+            <path d=Signal::derive(move || icon_path(verdict.get()))></path>
         </svg>
     }
 }
@@ -79,26 +82,31 @@ pub fn Results(
         })
     };
     view! {
-        <section class="results" data-testid="results" data-state=move || run_state.get().as_str() aria-labelledby=move || (run_state.get() != RunState::Idle).then_some("results-heading")>
+        <section
+            class="results"
+            data-testid="results"
+            data-state=Signal::derive(move || run_state.get().as_str())
+            aria-labelledby=Signal::derive(move || (run_state.get() != RunState::Idle).then_some("results-heading"))
+        >
             <Show when=move || run_state.get() != RunState::Idle>
                 <h2 id="results-heading" tabindex="-1" node_ref=heading>{i18n.tr("results.heading")}</h2>
             </Show>
             <Show when=move || run_state.get() == RunState::Running>
                 <progress
-                    max=move || counts.get().2.max(1)
-                    value=move || counts.get().1
+                    max=Signal::derive(move || counts.get().2.max(1))
+                    value=Signal::derive(move || counts.get().1)
                     aria-label=i18n.tr("progress.label")
                 ></progress>
             </Show>
             <p
-                class=move || format!("status-line {}", run_state.get().as_str())
+                class=Signal::derive(move || format!("status-line {}", run_state.get().as_str()))
                 data-testid="summary"
                 role="status"
                 aria-live="polite"
             >
-                {status}
+                {Signal::derive(status)}
             </p>
-            <p class="when">{when}</p>
+            <p class="when">{Signal::derive(when)}</p>
             <Show when=move || rows.with(|rs| !rs.is_empty())>
                 <table>
                     <thead>
@@ -136,7 +144,8 @@ pub fn Results(
 fn ResultRow(row: Row, controls_ms: Memo<Option<f64>>) -> impl IntoView {
     let i18n = expect_context::<I18n>();
     let phase = row.phase;
-    let verdict = move || phase.with(|p| if let Phase::Done(m) = p { m.verdict.as_str() } else { "pending" });
+    let verdict =
+        Signal::derive(move || phase.with(|p| if let Phase::Done(m) = p { m.verdict.as_str() } else { "pending" }));
     let label = move || {
         phase.with(|p| {
             i18n.with(|c| match p {
@@ -168,19 +177,23 @@ fn ResultRow(row: Row, controls_ms: Memo<Option<f64>>) -> impl IntoView {
     let name = row.target.name.clone();
     let control = row.target.control;
     view! {
-        <tr data-target=row.target.id.clone() data-verdict=verdict class=move || format!("verdict-{}", verdict())>
+        <tr
+            data-target=row.target.id.clone()
+            data-verdict=verdict
+            class=Signal::derive(move || format!("verdict-{}", verdict.get()))
+        >
             <th scope="row" data-label=i18n.tr("col.platform")>
                 {name}
                 {control.then(|| view! { " " <span class="tag">{i18n.tr("row.control")}</span> })}
             </th>
             <td class="verdict" data-label=i18n.tr("col.result")>
-                {move || icon(verdict())}
-                <span>{label}</span>
+                {icon(verdict)}
+                <span>{Signal::derive(label)}</span>
             </td>
-            <td class="why" data-label=i18n.tr("col.evidence")>{why}</td>
+            <td class="why" data-label=i18n.tr("col.evidence")>{Signal::derive(why)}</td>
             <td class="timings" data-label=i18n.tr("col.timings")>
                 {bars}
-                <span class="timings-text">{timings}</span>
+                <span class="timings-text">{Signal::derive(timings)}</span>
             </td>
         </tr>
     }
@@ -207,7 +220,7 @@ fn Meanings(report: RwSignal<Option<Report>>) -> impl IntoView {
                             let (meaning, next) = i18n.with(|c| words::meaning(c, v));
                             view! {
                                 <li class=format!("verdict-{}", v.as_str())>
-                                    <strong>{icon(v.as_str())} {i18n.with(|c| words::verdict(c, v))}</strong>
+                                    <strong>{icon(Signal::stored(v.as_str()))} {i18n.with(|c| words::verdict(c, v))}</strong>
                                     <span>{meaning}</span>
                                     <span class="next">{next}</span>
                                 </li>

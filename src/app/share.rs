@@ -71,20 +71,20 @@ pub fn Share(report: Report, names: Vec<(String, String)>) -> impl IntoView {
                 {i18n.tr("actions.copy")}
             </button>
             <p class="share-status" role="status">
-                {move || match copied.get() {
+                {Signal::derive(move || match copied.get() {
                     Copied::Not => String::new(),
                     Copied::Yes => i18n.text("actions.copied"),
                     Copied::Failed => i18n.text("actions.copy_failed"),
-                }}
+                })}
             </p>
-            <details open=move || copied.get() == Copied::Failed>
+            <details open=Signal::derive(move || copied.get() == Copied::Failed)>
                 <summary>{i18n.tr("actions.share_text")}</summary>
                 <textarea
                     readonly
                     rows="8"
                     data-testid="share-text"
                     aria-label=i18n.tr("actions.share_text")
-                    prop:value=move || text.get()
+                    prop:value=text
                 ></textarea>
             </details>
         </div>

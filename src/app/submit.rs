@@ -116,7 +116,7 @@ pub fn Submit(report: RwSignal<Option<Report>>) -> impl IntoView {
             <p>{i18n.tr("submit.explain")}</p>
             <button
                 data-testid="submit"
-                disabled=move || report.with(Option::is_none) || !matches!(state.get(), SubmitState::Idle)
+                disabled=Signal::derive(move || report.with(Option::is_none) || !matches!(state.get(), SubmitState::Idle))
                 on:click=on_submit
             >
                 {i18n.tr("submit.button")}
@@ -132,11 +132,11 @@ pub fn Submit(report: RwSignal<Option<Report>>) -> impl IntoView {
             </Show>
             <p
                 data-testid="submit-status"
-                data-state=move || status().0
-                data-retry=move || waiting().then_some("scheduled")
+                data-state=Signal::derive(move || status().0)
+                data-retry=Signal::derive(move || waiting().then_some("scheduled"))
                 role="status"
             >
-                {move || status().1}
+                {Signal::derive(move || status().1)}
             </p>
         </section>
     }

@@ -2,7 +2,6 @@
 //! browser's own `Intl` (no formatting code or locale data in the wasm).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use wasm_bindgen::prelude::*;
 
@@ -31,8 +30,9 @@ extern "C" {
 }
 
 thread_local! {
-    /// Formatters are costly to build and cheap to reuse: one per locale and style.
-    static NUMBERS: RefCell<HashMap<String, NumberFormat>> = RefCell::new(HashMap::new());
+    /// Formatters are costly to build and cheap to reuse: one per locale and style (a handful,
+    /// so a list, not a hash map and its code).
+    static NUMBERS: RefCell<Vec<(String, NumberFormat)>> = const { RefCell::new(Vec::new()) };
 }
 
 fn options(json: &str) -> JsValue {
@@ -43,10 +43,14 @@ fn with_number_format(lang: &str, style: &str, f: impl FnOnce(&NumberFormat) -> 
     NUMBERS.with(|cache| {
         let key = format!("{lang} {style}");
         let mut cache = cache.borrow_mut();
-        if !cache.contains_key(&key) {
-            cache.insert(key.clone(), NumberFormat::new(lang, &options(style)).ok()?);
-        }
-        cache.get(&key).map(f)
+        let i = match cache.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                cache.push((key, NumberFormat::new(lang, &options(style)).ok()?));
+                cache.len() - 1
+            }
+        };
+        Some(f(&cache[i].1))
     })
 }
 

@@ -13,7 +13,6 @@
 pub mod format;
 pub mod words;
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use wasm_bindgen::{JsCast, JsValue};
@@ -56,13 +55,15 @@ enum Message {
 #[derive(Debug)]
 pub struct Catalogue {
     pub language: &'static Language,
-    messages: HashMap<String, Message>,
+    /// In file order. A linear search over a hundred keys is quick, and a hash map would add
+    /// about ten kilobytes of hashing code to the wasm.
+    messages: Vec<(String, Message)>,
     fallback: Option<Arc<Catalogue>>,
 }
 
 const ENGLISH_JSON: &str = include_str!("../../static/i18n/en.json");
 
-fn parse_messages(json: &str) -> Result<HashMap<String, Message>, String> {
+fn parse_messages(json: &str) -> Result<Vec<(String, Message)>, String> {
     let value = js_sys::JSON::parse(json).map_err(|_| "the catalogue is not valid JSON".to_string())?;
     let object: js_sys::Object = value.dyn_into().map_err(|_| "the catalogue is not a JSON object".to_string())?;
     let pairs = |o: &js_sys::Object| -> Vec<(String, JsValue)> {
@@ -74,7 +75,7 @@ fn parse_messages(json: &str) -> Result<HashMap<String, Message>, String> {
             })
             .collect()
     };
-    let mut messages = HashMap::new();
+    let mut messages = Vec::new();
     for (key, v) in pairs(&object) {
         let message = match v.as_string() {
             Some(s) => Message::Text(s),
@@ -85,7 +86,7 @@ fn parse_messages(json: &str) -> Result<HashMap<String, Message>, String> {
                 None => continue,
             },
         };
-        messages.insert(key, message);
+        messages.push((key, message));
     }
     Ok(messages)
 }
@@ -129,7 +130,7 @@ impl Catalogue {
     }
 
     fn message(&self, key: &str) -> Option<&Message> {
-        self.messages.get(key).or_else(|| self.fallback.as_ref()?.message(key))
+        self.messages.iter().find(|(k, _)| k == key).map(|(_, m)| m).or_else(|| self.fallback.as_ref()?.message(key))
     }
 
     /// The message `key` as it stands.
