@@ -26,9 +26,9 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-/// A report as a real run of the default list would make it: 20 targets, 3 trials of an image
-/// and a fetch each, and a throughput attempt on some.
-fn realistic(n: usize) -> Report {
+/// The list the benchmark's reports are made with; the collector serves it, so its
+/// measurements name served targets.
+fn bench_list() -> TargetList {
     let targets: Vec<Target> = (0..20)
         .map(|i| Target {
             id: format!("t{i}"),
@@ -40,7 +40,13 @@ fn realistic(n: usize) -> Report {
             throughput: (i % 4 == 0).then(|| Asset { url: format!("https://cdn{i}.example/big.jpg"), bytes: 120_000 }),
         })
         .collect();
-    let list = TargetList { version: "bench-1".into(), targets };
+    TargetList { version: "bench-1".into(), targets }
+}
+
+/// A report as a real run of the default list would make it: 20 targets, 3 trials of an image
+/// and a fetch each, and a throughput attempt on some.
+fn realistic(n: usize) -> Report {
+    let list = bench_list();
     let attempts = list
         .targets
         .iter()
@@ -133,8 +139,21 @@ async fn client(port: u16, bodies: Vec<Arc<String>>) -> Vec<f64> {
 
 async fn http_load(database: &str, offset: usize) -> Figures {
     let port = vantage_lab::free_port();
-    let mut server =
-        vantage_lab::collector::serve_collector(env!("CARGO_BIN_EXE_vantage-collector"), database, port, None);
+    let list = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(list.path(), serde_json::to_string(&bench_list()).expect("the list serialises")).expect("write");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database", database])
+        .arg("--targets")
+        .arg(list.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the collector starts");
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed().as_secs() < 20, "the collector did not listen on port {port}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let bodies: Vec<Arc<String>> =
         (0..REPORTS).map(|n| Arc::new(serde_json::to_string(&realistic(offset + n)).unwrap())).collect();
     let mut shares: Vec<Vec<Arc<String>>> = vec![Vec::new(); CONNECTIONS];

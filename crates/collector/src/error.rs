@@ -17,11 +17,26 @@ pub struct ApiError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub detail: String,
+    /// Seconds after which trying again makes sense (`Retry-After`), for 429 and 503.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, error, field: None, detail: detail.into() }
+        ApiError { status, error, field: None, detail: detail.into(), retry_after: None }
+    }
+
+    /// The same error, naming the field or parameter to change.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The same error, saying when to try again.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
@@ -33,26 +48,20 @@ impl ApiError {
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
         if e.malformed {
-            ApiError {
-                status: StatusCode::BAD_REQUEST,
-                error: "malformed_json",
-                field: Some(e.field),
-                detail: e.detail,
-            }
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.detail).with_field(e.field)
         } else {
-            ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                error: "invalid_report",
-                field: Some(e.field),
-                detail: e.detail,
-            }
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_report", e.detail).with_field(e.field)
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(&self)).into_response()
+        let mut res = (self.status, Json(&self)).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 

@@ -6,13 +6,11 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 use vantage_report::timestamp::parse_utc;
 
 use crate::error::ApiError;
-use crate::store::ExportFilter;
+use crate::store::{ExportCursor, ExportFilter, StoreError, EXPORT_PAGE};
 use crate::AppState;
 
 /// The test name Vantage measurements carry in exports.
@@ -186,6 +184,16 @@ fn csv_line(fields: &[String]) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
+/// A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, carriage return
+/// first) gets a leading `'`, as OWASP advises against CSV injection.
+fn neutralised(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
 impl Format {
     /// The first line of an export in this format, if it has one.
     pub fn header(self) -> Option<String> {
@@ -196,7 +204,7 @@ impl Format {
     pub fn line(self, row: &ExportRow) -> String {
         match self {
             Format::Jsonl => format!("{}\n", row.to_ooni()),
-            Format::Csv => csv_line(&row.to_csv_record()),
+            Format::Csv => csv_line(&row.to_csv_record().into_iter().map(neutralised).collect::<Vec<_>>()),
         }
     }
 
@@ -208,23 +216,71 @@ impl Format {
     }
 }
 
-/// `GET /api/v1/export?since=&until=&country=&format=jsonl|csv`, streamed row by row from the
-/// database: memory stays flat however much is exported.
+/// Seconds a refused export is told to wait.
+const EXPORT_RETRY_SECS: u64 = 30;
+
+/// What an export body needs between pages; dropping it (the client hung up or stopped
+/// reading and was cut off) frees its export slot.
+struct Paging {
+    store: std::sync::Arc<dyn crate::store::Store>,
+    filter: ExportFilter,
+    format: Format,
+    after: Option<ExportCursor>,
+    header: Option<String>,
+    done: bool,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// The next chunk of the body: the header line, then one page of lines per call.
+async fn next_chunk(mut p: Paging) -> Option<(Result<String, StoreError>, Paging)> {
+    if let Some(h) = p.header.take() {
+        return Some((Ok(h), p));
+    }
+    if p.done {
+        return None;
+    }
+    match p.store.export_page(&p.filter, p.after.take(), EXPORT_PAGE).await {
+        Ok(page) => {
+            p.done = page.next.is_none();
+            p.after = page.next;
+            let chunk: String = page.rows.iter().map(|row| p.format.line(row)).collect();
+            Some((Ok(chunk), p))
+        }
+        Err(e) => {
+            // The client sees a cut-off body, not a silently shorter export.
+            tracing::error!(error = %e, "export failed part way");
+            p.done = true;
+            Some((Err(e), p))
+        }
+    }
+}
+
+/// `GET /api/v1/export?since=&until=&country=&format=jsonl|csv`, a page at a time: each page
+/// is one short read, taken only when the client has taken the previous one, so a client that
+/// stops reading holds no database snapshot and no thread. At most `--max-exports` run at once;
+/// further requests get 503 with `Retry-After`.
 pub async fn get_export(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let q = ExportQuery::parse(query.as_deref())?;
-    let (tx, rx) = mpsc::channel::<ExportRow>(256);
-    let store = state.store.clone();
-    let filter = q.filter.clone();
-    tokio::spawn(async move {
-        if let Err(e) = store.export(filter, tx).await {
-            tracing::error!(error = %e, "export failed part way");
-        }
-    });
-    let format = q.format;
-    let rows = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|row| (row, rx)) })
-        .map(move |row| Ok::<_, std::convert::Infallible>(format.line(&row)));
-    let body = Body::from_stream(futures_util::stream::iter(format.header().map(Ok)).chain(rows));
-    Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
+    let Ok(slot) = state.export_slots.clone().try_acquire_owned() else {
+        state.metrics.export_refused();
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "every export slot is in use; try again shortly",
+        )
+        .retry_after(EXPORT_RETRY_SECS));
+    };
+    let paging = Paging {
+        store: state.store.clone(),
+        filter: q.filter.clone(),
+        format: q.format,
+        after: None,
+        header: q.format.header(),
+        done: false,
+        _slot: slot,
+    };
+    let body = Body::from_stream(futures_util::stream::unfold(paging, next_chunk));
+    Ok(([(header::CONTENT_TYPE, q.format.content_type())], body).into_response())
 }
 
 #[cfg(test)]
@@ -247,6 +303,53 @@ mod tests {
             ("since=2023-12-18&until=2023-12-17", "until"),
         ] {
             assert_eq!(ExportQuery::parse(Some(query)).unwrap_err().field.as_deref(), Some(field), "{query}");
+        }
+    }
+
+    fn row(field: &str) -> ExportRow {
+        ExportRow {
+            report_id: "0".repeat(32),
+            measurement_start_minute: "2023-12-17T15:00:00Z".into(),
+            probe_cc: "PK".into(),
+            probe_asn: 17557,
+            software_name: field.into(),
+            software_version: "-1".into(),
+            targets_version: "+t".into(),
+            browser_family: "@chromium".into(),
+            browser_major: 1,
+            connection_type: None,
+            deadline_ms: 1.0,
+            target_id: "x".into(),
+            input: "=HYPERLINK(\"https://evil.example\")".into(),
+            control: false,
+            verdict: "blocked".into(),
+            evidence: "{}".into(),
+        }
+    }
+
+    /// OWASP's advice for CSV injection: a cell a spreadsheet would read as a formula starts
+    /// with a `'` instead.
+    #[test]
+    fn csv_cells_are_never_formulas() {
+        for first in ["=", "+", "-", "@", "\t", "\r"] {
+            let line = Format::Csv.line(&row(&format!("{first}1+1")));
+            let cells: Vec<String> = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(line.as_bytes())
+                .records()
+                .next()
+                .unwrap()
+                .unwrap()
+                .iter()
+                .map(String::from)
+                .collect();
+            for cell in &cells {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{first:?}: a cell could be a formula: {cell:?} in {line}"
+                );
+            }
+            assert!(cells.contains(&format!("'{first}1+1")), "{line}");
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod ingest;
 pub mod metrics;
 pub mod peer;
 pub mod ratelimit;
+pub mod serve;
+pub mod site;
 pub mod store;
 pub mod targets;
 
@@ -25,7 +27,6 @@ use std::sync::Arc;
 use crate::geoip::GeoIp;
 use crate::store::Store;
 use crate::targets::Catalogue;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
@@ -41,13 +42,22 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     pub geo: Arc<GeoIp>,
     pub metrics: Arc<metrics::Metrics>,
-    /// Per-address limit on submissions; none when off.
+    /// Per-network limit on submissions; none when off.
     pub limiter: Option<Arc<ratelimit::RateLimiter>>,
-    /// Header a trusted reverse proxy puts the client address in (e.g. `X-Forwarded-For`).
-    pub proxy_header: Option<axum::http::HeaderName>,
+    /// Which header trusted reverse proxies put the client address in, and which peers they are.
+    pub proxy: Option<peer::ProxyConfig>,
     /// Origins (embedding sites) allowed to submit cross-origin.
     pub cors_origins: Vec<axum::http::HeaderValue>,
+    /// A report's body must arrive within this.
+    pub body_timeout: std::time::Duration,
+    /// One permit per export that may run at once.
+    pub export_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Exports that may run at once by default.
+pub const DEFAULT_MAX_EXPORTS: usize = 8;
+/// Default deadline for a report's body.
+pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl AppState {
     pub fn new(store: impl Store, catalogue: Catalogue, geo: GeoIp) -> Self {
@@ -62,8 +72,10 @@ impl AppState {
             geo: Arc::new(geo),
             metrics: Arc::default(),
             limiter: None,
-            proxy_header: None,
+            proxy: None,
             cors_origins: Vec::new(),
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            export_slots: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_EXPORTS)),
         }
     }
 
@@ -73,20 +85,41 @@ impl AppState {
         self
     }
 
-    /// Limits submissions to `per_minute` per address (bursts of `burst`).
+    /// Limits submissions to `per_minute` per IPv4 address or IPv6 /64 (bursts of `burst`).
+    /// Called inside a Tokio runtime, it also starts the sweep of full buckets.
     pub fn with_rate_limit(mut self, per_minute: u32, burst: u32) -> Self {
-        self.limiter = Some(Arc::new(ratelimit::RateLimiter::new(per_minute, burst)));
+        let limiter = Arc::new(ratelimit::RateLimiter::new(per_minute, burst));
+        ratelimit::spawn_sweeper(&limiter);
+        self.limiter = Some(limiter);
         self
     }
 
-    /// Believes the client address in `header`, as set by a reverse proxy in front.
+    /// Believes the client address in `header` (`X-Forwarded-For` or `Forwarded`), as set by
+    /// a reverse proxy in front, when the request comes from a trusted proxy: loopback, unless
+    /// [`AppState::with_trusted_proxies`] says otherwise.
     pub fn with_proxy_header(mut self, header: axum::http::HeaderName) -> Self {
-        self.proxy_header = Some(header);
+        let trusted = self.proxy.take().map_or_else(peer::Cidr::loopback, |p| p.trusted);
+        self.proxy = Some(peer::ProxyConfig { header, trusted });
+        self
+    }
+
+    /// The networks trusted proxies connect from (`--trusted-proxy`).
+    pub fn with_trusted_proxies(mut self, trusted: Vec<peer::Cidr>) -> Self {
+        if let Some(p) = &mut self.proxy {
+            p.trusted = trusted;
+        }
+        self
+    }
+
+    /// How long a report's body may take to arrive, and how many exports may run at once.
+    pub fn with_limits(mut self, body_timeout: std::time::Duration, max_exports: usize) -> Self {
+        self.body_timeout = body_timeout;
+        self.export_slots = Arc::new(tokio::sync::Semaphore::new(max_exports.max(1)));
         self
     }
 }
 
-/// `GET /healthz`: 200 when the storage can be read, 503 otherwise.
+/// `GET /healthz`: 200 when the storage can be read and written, 503 otherwise.
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (axum::http::StatusCode, &'static str) {
@@ -94,14 +127,15 @@ async fn healthz(
         Ok(()) => (axum::http::StatusCode::OK, "ok\n"),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n")
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "storage unavailable for reading or writing\n")
         }
     }
 }
 
 /// Builds the whole service: the API under `/api/v1`, and the built client from `site`
-/// (any unknown path falls back to its `index.html`, as a single-page app needs). Serve it
-/// with `into_make_service_with_connect_info::<SocketAddr>()` so GeoIP sees the peer.
+/// (any unknown path falls back to its `index.html`, as a single-page app needs; hostile paths
+/// are turned away first, see [`site`]). Serve it with [`serve::serve`] (or with
+/// `into_make_service_with_connect_info::<SocketAddr>()`) so GeoIP sees the peer.
 pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
     // Cross-origin submissions only from the origins configured; text/plain bodies (what
     // navigator.sendBeacon sends) need no preflight, JSON ones are allowed one.
@@ -111,18 +145,19 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
         .allow_headers([axum::http::header::CONTENT_TYPE]);
     let api = Router::new()
         .route("/targets", get(targets::get_targets))
-        .route(
-            "/reports",
-            post(ingest::post_report)
-                .layer(tower::ServiceBuilder::new().layer(cors).layer(DefaultBodyLimit::max(MAX_REPORT_BYTES))),
-        )
+        // The handler reads the body itself, within its size limit and deadline.
+        .route("/reports", post(ingest::post_report).layer(cors))
         .route("/export", get(export::get_export))
         .fallback(error::not_found);
     let mut router =
         Router::new().nest("/api/v1", api).route("/healthz", get(healthz)).route("/metrics", get(metrics::get_metrics));
     if let Some(site) = site {
         let index = ServeFile::new(site.join("index.html"));
-        router = router.fallback_service(ServeDir::new(site).fallback(index));
+        let guard = Arc::new(site::SiteRoot::new(&site));
+        let files = ServeDir::new(site).fallback(index);
+        router = router.fallback_service(
+            tower::ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(guard, site::guard)).service(files),
+        );
     }
     router.layer(TraceLayer::new_for_http()).with_state(state)
 }

@@ -1,5 +1,7 @@
 //! `GET /metrics` in Prometheus' text format: reports accepted, rejected by reason, ingest
-//! latency, and the writer's queue depth. Counters only; nothing per visitor.
+//! latency, the writer's queue depth, and what the server fends off (failed accepts, open
+//! connections, refused exports, clients a proxy header could not name). Counters only;
+//! nothing per visitor.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -23,6 +25,10 @@ pub struct Metrics {
     /// Cumulative counts per bucket, the last for +Inf.
     latency: [AtomicU64; BUCKETS.len() + 1],
     latency_sum_us: AtomicU64,
+    accept_errors: AtomicU64,
+    connections_open: AtomicU64,
+    exports_refused: AtomicU64,
+    client_address_unknown: AtomicU64,
 }
 
 impl Metrics {
@@ -37,6 +43,29 @@ impl Metrics {
             *r.entry(reason).or_default() += 1;
         }
         self.observe(took);
+    }
+
+    /// `accept(2)` failed (e.g. out of file descriptors).
+    pub fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// An export refused because every export slot was busy.
+    pub fn export_refused(&self) {
+        self.exports_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request through a trusted proxy whose header named no usable client address.
+    pub fn client_address_unknown(&self) {
+        self.client_address_unknown.fetch_add(1, Ordering::Relaxed);
     }
 
     fn observe(&self, took: Duration) {
@@ -74,6 +103,22 @@ impl Metrics {
         let _ = writeln!(out, "# HELP vantage_write_queue_depth Reports waiting for the storage writer.");
         let _ = writeln!(out, "# TYPE vantage_write_queue_depth gauge");
         let _ = writeln!(out, "vantage_write_queue_depth {queue_depth}");
+        let counters = [
+            ("vantage_accept_errors_total", "counter", "Failed accepts of a connection.", &self.accept_errors),
+            ("vantage_connections_open", "gauge", "Client connections open now.", &self.connections_open),
+            ("vantage_exports_refused_total", "counter", "Exports refused: every slot busy.", &self.exports_refused),
+            (
+                "vantage_client_address_unknown_total",
+                "counter",
+                "Requests through a trusted proxy whose header named no usable client address.",
+                &self.client_address_unknown,
+            ),
+        ];
+        for (name, kind, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
         out
     }
 }

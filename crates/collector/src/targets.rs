@@ -3,17 +3,27 @@
 //! (`PK.json`, `IR.json`, ...). A visitor gets the global list with their country's additions,
 //! the country coming from the GeoIP lookup of their address. Every list is validated, merged
 //! and serialised once, at start; a broken file stops the collector with its name.
+//!
+//! Reports are checked against what was served: a measurement must name a target of the list
+//! version the report says it used, with one of that target's URLs, so invented targets and
+//! attacker-chosen URLs never reach the open data. The lists served now are known; a few
+//! earlier versions can be added with [`Catalogue::with_previous`], for visitors who loaded the
+//! page just before an update.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use vantage_report::TargetList;
+use vantage_report::{Report, TargetList};
 
+use crate::error::ApiError;
 use crate::peer::Peer;
 use crate::AppState;
+
+/// Earlier list versions accepted at most, besides those served now.
+pub const MAX_PREVIOUS: usize = 8;
 
 /// The built-in list: see `docs/targets.md` for why each entry is there.
 pub const DEFAULT_TARGETS: &str = include_str!("../targets/default.json");
@@ -42,12 +52,72 @@ pub struct Catalogue {
     pub global: TargetList,
     global_json: String,
     by_country: BTreeMap<String, (TargetList, String)>,
+    /// Earlier versions still accepted in reports, by version.
+    previous: BTreeMap<String, TargetList>,
+}
+
+fn unknown_target(field: String, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_target", detail).with_field(field)
 }
 
 impl Catalogue {
     pub fn new(global: TargetList) -> Catalogue {
         let global_json = serde_json::to_string(&global).expect("a TargetList always serialises");
-        Catalogue { global, global_json, by_country: BTreeMap::new() }
+        Catalogue { global, global_json, by_country: BTreeMap::new(), previous: BTreeMap::new() }
+    }
+
+    /// Also accepts reports made with these earlier lists (the most recent [`MAX_PREVIOUS`]).
+    pub fn with_previous(mut self, lists: impl IntoIterator<Item = TargetList>) -> Catalogue {
+        for list in lists {
+            if self.previous.len() < MAX_PREVIOUS {
+                self.previous.insert(list.version.clone(), list);
+            }
+        }
+        self
+    }
+
+    /// The list of this version, if it was served.
+    fn served(&self, version: &str) -> Option<&TargetList> {
+        if self.global.version == version {
+            return Some(&self.global);
+        }
+        self.by_country
+            .values()
+            .map(|(list, _)| list)
+            .find(|l| l.version == version)
+            .or_else(|| self.previous.get(version))
+    }
+
+    /// Does every measurement of `report` name a target of the list it says it used, with that
+    /// target's URL and kind? The first mismatch is the error, naming its field.
+    pub fn check_report(&self, report: &Report) -> Result<(), ApiError> {
+        let Some(list) = self.served(&report.targets_version) else {
+            return Err(unknown_target(
+                "targets_version".into(),
+                "not a target list this collector served; load the page again for the current list",
+            ));
+        };
+        for (i, m) in report.measurements.iter().enumerate() {
+            let Some(target) = list.get(&m.target_id) else {
+                return Err(unknown_target(
+                    format!("measurements[{i}].target_id"),
+                    format!("no such target in list {}", list.version),
+                ));
+            };
+            if !target.urls().any(|u| u == m.input) {
+                return Err(unknown_target(
+                    format!("measurements[{i}].input"),
+                    format!("not a URL of target {} in list {}", target.id, list.version),
+                ));
+            }
+            if target.control != m.control {
+                return Err(unknown_target(
+                    format!("measurements[{i}].control"),
+                    format!("target {} is {}a control", target.id, if target.control { "" } else { "not " }),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Reads every `XX.json` in `dir` as that country's additions to the global list.
@@ -80,8 +150,8 @@ impl Catalogue {
 }
 
 /// `GET /api/v1/targets`: the global list with the visitor's country additions.
-pub async fn get_targets(State(state): State<AppState>, Peer(peer): Peer) -> impl IntoResponse {
-    let origin = state.geo.lookup(peer);
+pub async fn get_targets(State(state): State<AppState>, peer: Peer) -> impl IntoResponse {
+    let origin = state.geo.lookup(peer.addr);
     (
         [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "private, no-cache")],
         state.catalogue.json_for(&origin.country).to_string(),

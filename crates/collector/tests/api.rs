@@ -9,8 +9,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 use vantage_collector::geoip::GeoIp;
 use vantage_collector::targets::Catalogue;
-use vantage_lab::report::sample_report;
 use vantage_collector::{app, ingest::now_secs, store::sqlite::SqliteStore, targets, AppState};
+use vantage_lab::report::sample_report;
 use vantage_report::Report;
 
 fn report(report_id: &str) -> Report {
@@ -22,10 +22,19 @@ struct Harness {
     router: axum::Router,
 }
 
+/// What `sample_report` measures, as a list this collector serves.
+const SAMPLE_LIST: &str = r#"{"version":"t-1","targets":[
+  {"id":"x","name":"X","category":"GRP","images":["https://x.example/favicon.ico"],"fetch":"https://x.example/"},
+  {"id":"control","name":"Control","category":"CTRL","control":true,"images":["https://control.example/favicon.ico"],"fetch":"https://control.example/"}]}"#;
+
+fn sample_catalogue() -> Catalogue {
+    Catalogue::new(vantage_report::TargetList::from_json(SAMPLE_LIST).unwrap())
+}
+
 fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db/vantage.sqlite")).unwrap();
-    let router = app(AppState::new(store, Catalogue::new(targets::load(None).unwrap()), GeoIp::default()), None);
+    let router = app(AppState::new(store, sample_catalogue(), GeoIp::default()), None);
     Harness { _dir: dir, router }
 }
 
@@ -44,7 +53,10 @@ const ID: &str = "0123456789abcdef0123456789abcdef";
 
 #[tokio::test]
 async fn serves_the_target_list() {
-    let h = harness();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("vantage.sqlite")).unwrap();
+    let router = app(AppState::new(store, Catalogue::new(targets::load(None).unwrap()), GeoIp::default()), None);
+    let h = Harness { _dir: dir, router };
     let (status, body) = call(&h.router, Request::get("/api/v1/targets").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -62,7 +74,8 @@ async fn a_valid_report_is_stored_once_and_exported() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let stored: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(stored["report_id"], ID);
-    assert!(stored["id"].as_i64().unwrap() > 0);
+    // Nothing that counts or orders visitors leaves the collector: no row id.
+    assert_eq!(stored.as_object().unwrap().len(), 1, "only the report id comes back: {body}");
 
     let (status, body) = call(&h.router, post(json, "text/plain;charset=UTF-8")).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
@@ -140,7 +153,7 @@ async fn the_peer_address_gives_country_and_network_and_is_never_written() {
     let store = SqliteStore::open(&db).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app(AppState::new(store, Catalogue::new(targets::load(None).unwrap()), geo), None);
+    let router = app(AppState::new(store, sample_catalogue(), geo), None);
     let server = tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
     });
@@ -314,9 +327,9 @@ async fn concurrent_reports_are_each_stored_once() {
     for t in tasks {
         let (status, body) = t.await.unwrap();
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        ids.insert(serde_json::from_str::<Value>(&body).unwrap()["id"].as_i64().unwrap());
+        ids.insert(serde_json::from_str::<Value>(&body).unwrap()["report_id"].as_str().unwrap().to_string());
     }
-    assert_eq!(ids.len(), 300, "every report has its own row");
+    assert_eq!(ids.len(), 300, "every report is acknowledged with its own id");
     let (_, export) = call(&h.router, Request::get("/api/v1/export").body(Body::empty()).unwrap()).await;
     assert_eq!(export.lines().count(), 600);
 }
@@ -375,10 +388,15 @@ async fn export_lines_follow_the_ooni_base_data_format() {
 }
 
 fn harness_with(f: impl FnOnce(AppState) -> AppState, geo: GeoIp) -> Harness {
+    harness_from(f, geo, "127.0.0.1:50000")
+}
+
+/// The same, for a client connecting from `peer`.
+fn harness_from(f: impl FnOnce(AppState) -> AppState, geo: GeoIp, peer: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("vantage.sqlite")).unwrap();
-    let state = f(AppState::new(store, Catalogue::new(targets::load(None).unwrap()), geo));
-    let peer: std::net::SocketAddr = "127.0.0.1:50000".parse().unwrap();
+    let state = f(AppState::new(store, sample_catalogue(), geo));
+    let peer: std::net::SocketAddr = peer.parse().unwrap();
     let router = app(state, None).layer(axum::extract::connect_info::MockConnectInfo(peer));
     Harness { _dir: dir, router }
 }
@@ -395,12 +413,22 @@ async fn submissions_are_rate_limited_per_address_and_counted_in_metrics() {
         call(&h.router, post(serde_json::to_vec(&report(&format!("{:032x}", 9))).unwrap(), "application/json")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "rate_limited");
+    let res = h
+        .router
+        .clone()
+        .oneshot(post(serde_json::to_vec(&report(&format!("{:032x}", 10))).unwrap(), "application/json"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 =
+        res.headers().get("retry-after").expect("429 says when to retry").to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
 
     let (status, metrics) = call(&h.router, Request::get("/metrics").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert!(metrics.contains("vantage_reports_accepted_total 2"), "{metrics}");
-    assert!(metrics.contains("vantage_reports_rejected_total{reason=\"rate_limited\"} 1"), "{metrics}");
-    assert!(metrics.contains("vantage_ingest_seconds_count 3"), "{metrics}");
+    assert!(metrics.contains("vantage_reports_rejected_total{reason=\"rate_limited\"} 2"), "{metrics}");
+    assert!(metrics.contains("vantage_ingest_seconds_count 4"), "{metrics}");
     assert!(metrics.contains("vantage_write_queue_depth 0"), "{metrics}");
     assert!(!metrics.contains("127.0.0.1"), "{metrics}");
 }
@@ -456,4 +484,317 @@ async fn cross_origin_submissions_only_from_allowed_origins() {
     );
     let res = h.router.clone().oneshot(preflight("https://elsewhere.example")).await.unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+fn json_error(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("not a JSON error: {body}"))
+}
+
+/// `--allow-origin` decides who may submit: a page elsewhere cannot store reports, even with a
+/// `text/plain` POST that needs no preflight. Same-origin and allowed pages still can, and so can
+/// clients that send no `Origin` (curl, the CLI tools).
+#[tokio::test]
+async fn submissions_from_other_origins_are_refused() {
+    let h = harness_with(|s| s.with_cors_origins(vec!["https://news.example".parse().unwrap()]), GeoIp::default());
+    let from = |origin: Option<&str>, id: &str| {
+        let mut req = Request::post("/api/v1/reports").header("content-type", "text/plain;charset=UTF-8");
+        req = req.header("host", "vantage.example:8080");
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.body(Body::from(serde_json::to_vec(&report(id)).unwrap())).unwrap()
+    };
+    let (status, body) = call(&h.router, from(Some("https://evil.example"), &format!("{:032x}", 1))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(json_error(&body)["error"], "forbidden_origin");
+    let (status, _) = call(&h.router, from(Some("null"), &format!("{:032x}", 2))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an opaque origin is not an allowed one");
+    for (n, origin) in [(3, Some("https://news.example")), (4, Some("https://vantage.example:8080")), (5, None)] {
+        let (status, body) = call(&h.router, from(origin, &format!("{n:032x}"))).await;
+        assert_eq!(status, StatusCode::CREATED, "{origin:?}: {body}");
+    }
+    let (_, export) = call(&h.router, get("/api/v1/export")).await;
+    assert_eq!(export.lines().count(), 6, "three reports stored, none from elsewhere");
+}
+
+/// Measurements must be of a list the collector served: invented targets and URLs (which
+/// would otherwise be published verbatim as open data) are refused with the field named.
+#[tokio::test]
+async fn measurements_must_name_a_served_target_and_url() {
+    let h = harness();
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change)> = vec![
+        ("targets_version", Box::new(|v| v["targets_version"] = "t-999".into())),
+        ("measurements[0].target_id", Box::new(|v| v["measurements"][0]["target_id"] = "invented".into())),
+        (
+            "measurements[0].input",
+            Box::new(|v| v["measurements"][0]["input"] = "https://x.example/\u{202e}gpj.exe\u{200b}".into()),
+        ),
+    ];
+    for (n, (field, change)) in cases.into_iter().enumerate() {
+        let mut v = serde_json::to_value(report(&format!("{n:032x}"))).unwrap();
+        change(&mut v);
+        let (status, body) = call(&h.router, post(v.to_string(), "application/json")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {body}");
+        let e = json_error(&body);
+        assert_eq!(e["field"], field, "{body}");
+        assert_eq!(e["error"], "unknown_target", "{body}");
+    }
+    let (_, export) = call(&h.router, get("/api/v1/export")).await;
+    assert_eq!(export, "");
+}
+
+#[tokio::test]
+async fn data_after_the_json_document_is_refused() {
+    let h = harness();
+    let mut body = serde_json::to_vec(&report(ID)).unwrap();
+    body.extend_from_slice(b"garbage");
+    let (status, answer) = call(&h.router, post(body, "application/json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(json_error(&answer)["error"], "malformed_json");
+    let mut two = serde_json::to_vec(&report(ID)).unwrap();
+    two.extend_from_slice(&serde_json::to_vec(&report(ID)).unwrap());
+    assert_eq!(call(&h.router, post(two, "application/json")).await.0, StatusCode::BAD_REQUEST);
+    let (_, export) = call(&h.router, get("/api/v1/export")).await;
+    assert_eq!(export, "");
+}
+
+#[tokio::test]
+async fn an_oversized_body_gets_a_json_error() {
+    let h = harness();
+    let (status, body) = call(&h.router, post(vec![b' '; 70 * 1024], "application/json")).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json_error(&body)["error"], "too_large");
+}
+
+/// A MaxMind country database for the proxy tests: the proxy on loopback is in `US`, the
+/// visitor behind it in `PK` (IPv4) or `IR` (IPv6), an untrusted peer in `DE`.
+fn proxy_geo(dir: &std::path::Path) -> GeoIp {
+    let db = dir.join("country.mmdb");
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let cc = |c: &str| serde_json::json!({"country": {"iso_code": c}});
+    vantage_lab::geoip::write_db(
+        &db,
+        "GeoLite2-Country",
+        &[
+            (ip("127.0.0.0"), 8, cc("US")),
+            (ip("203.0.113.0"), 24, cc("PK")),
+            (ip("198.51.100.0"), 24, cc("DE")),
+            (ip("2001:db8::"), 32, cc("IR")),
+        ],
+    );
+    GeoIp::open(Some(&db), None).unwrap()
+}
+
+/// Countries stored per report id, from the export.
+async fn countries(router: &axum::Router) -> std::collections::HashMap<String, String> {
+    let (_, export) = call(router, get("/api/v1/export")).await;
+    export
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["report_id"].as_str().unwrap().to_string(), v["probe_cc"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// RFC 7239 `Forwarded` in its standard forms; what cannot be parsed is unknown (`ZZ`), never
+/// the proxy's own address, and is counted.
+#[tokio::test]
+async fn forwarded_headers_are_parsed_in_their_standard_forms() {
+    let geo_dir = tempfile::tempdir().unwrap();
+    let h = harness_with(|s| s.with_proxy_header("forwarded".parse().unwrap()), proxy_geo(geo_dir.path()));
+    let cases: [(Option<&str>, &str); 9] = [
+        (Some("for=203.0.113.9"), "PK"),
+        (Some("for=\"203.0.113.9:4711\""), "PK"),
+        (Some("for=\"[2001:db8:cafe::17]:4711\""), "IR"),
+        (Some("For=\"[2001:db8:cafe::17]\";proto=https;by=127.0.0.1"), "IR"),
+        (Some("for=198.51.100.1, for=203.0.113.9"), "PK"),
+        (Some("for=unknown"), "ZZ"),
+        (Some("for=_hidden"), "ZZ"),
+        (Some("for=\"not an address\""), "ZZ"),
+        (None, "ZZ"),
+    ];
+    for (n, (header, _)) in cases.iter().enumerate() {
+        let mut req = Request::post("/api/v1/reports").header("content-type", "application/json");
+        if let Some(hv) = header {
+            req = req.header("forwarded", *hv);
+        }
+        let req = req.body(Body::from(serde_json::to_vec(&report(&format!("{n:032x}"))).unwrap())).unwrap();
+        assert_eq!(call(&h.router, req).await.0, StatusCode::CREATED, "{header:?}");
+    }
+    let stored = countries(&h.router).await;
+    for (n, (header, cc)) in cases.iter().enumerate() {
+        assert_eq!(stored[&format!("{n:032x}")], *cc, "{header:?}");
+    }
+    let (_, metrics) = call(&h.router, get("/metrics")).await;
+    assert!(metrics.contains("vantage_client_address_unknown_total 4"), "{metrics}");
+}
+
+/// The proxy header is believed only from a trusted proxy (loopback unless `--trusted-proxy`
+/// says otherwise): a client connecting directly cannot claim another address.
+#[tokio::test]
+async fn the_proxy_header_is_ignored_from_an_untrusted_peer() {
+    let geo_dir = tempfile::tempdir().unwrap();
+    let h = harness_from(
+        |s| s.with_proxy_header("x-forwarded-for".parse().unwrap()),
+        proxy_geo(geo_dir.path()),
+        "198.51.100.7:40000",
+    );
+    let req = Request::post("/api/v1/reports")
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", "203.0.113.9")
+        .body(Body::from(serde_json::to_vec(&report(ID)).unwrap()))
+        .unwrap();
+    assert_eq!(call(&h.router, req).await.0, StatusCode::CREATED);
+    assert_eq!(countries(&h.router).await[ID], "DE", "the header of an untrusted peer was believed");
+}
+
+/// `/healthz` covers writes: with the disk full, every submission fails, and health says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_fails_when_writes_fail() {
+    let mount = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(mount.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.path().to_path_buf());
+    let store = SqliteStore::open(&mount.path().join("v.sqlite")).unwrap();
+    let router = app(AppState::new(store, sample_catalogue(), GeoIp::default()), None);
+    assert_eq!(
+        call(&router, post(serde_json::to_vec(&report(ID)).unwrap(), "application/json")).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(call(&router, get("/healthz")).await.0, StatusCode::OK);
+    // Fill the disk.
+    let mut filler = std::fs::File::create(mount.path().join("filler")).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while std::io::Write::write_all(&mut filler, &chunk).is_ok() {}
+    let mut refused = 0;
+    for n in 1..40 {
+        let (status, _) =
+            call(&router, post(serde_json::to_vec(&report(&format!("{n:032x}"))).unwrap(), "application/json")).await;
+        if status == StatusCode::INTERNAL_SERVER_ERROR || status == StatusCode::SERVICE_UNAVAILABLE {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "the disk is full, yet every write succeeded");
+    let (status, body) = call(&router, get("/healthz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "healthy while writes fail: {body}");
+    // Room again: health recovers without a restart.
+    drop(filler);
+    std::fs::remove_file(mount.path().join("filler")).unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        if call(&router, get("/healthz")).await.0 == StatusCode::OK {
+            break;
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(15), "health did not recover");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// A test log that keeps every line written while it is the thread's default subscriber.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+fn site_harness() -> (Harness, tempfile::TempDir) {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "not part of the site").unwrap();
+    let h = harness();
+    let site = h._dir.path().join("site");
+    std::fs::create_dir_all(site.join("static")).unwrap();
+    std::fs::write(site.join("index.html"), "<!doctype html><title>Vantage</title>").unwrap();
+    std::fs::write(site.join("static/app.js"), "console.log(1)").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), site.join("leak.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), site.join("outside")).unwrap();
+    let store = SqliteStore::open(&h._dir.path().join("site.sqlite")).unwrap();
+    let router = app(AppState::new(store, sample_catalogue(), GeoIp::default()), Some(site));
+    (Harness { _dir: h._dir, router }, outside)
+}
+
+/// Hostile paths to the built client: a very long segment is a plain 404 (not a 500 with
+/// ERROR lines), `//static` never redirects to a protocol-relative URL, and symlinks do not
+/// lead out of `--site`.
+#[tokio::test]
+async fn hostile_static_paths_stay_inside_the_site() {
+    let (h, _outside) = site_harness();
+    let log = Captured::default();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt().with_writer(log.clone()).with_max_level(tracing::Level::TRACE).finish(),
+    );
+
+    let long = format!("/{}", "a".repeat(300));
+    let (status, _) = call(&h.router, get(&long)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a 300-character segment");
+    let (status, _) = call(&h.router, get(&format!("/static/{}.js", "b".repeat(256)))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    for path in ["//static", "//static/", "///static", "//evil.example/static"] {
+        let res = h.router.clone().oneshot(get(path)).await.unwrap();
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        assert!(
+            !location.as_deref().is_some_and(|l| l.starts_with("//") || l.contains("://")),
+            "{path} redirects to {location:?}"
+        );
+    }
+    let (status, body) = call(&h.router, get("/static/app.js")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "console.log(1)"));
+
+    for path in ["/leak.txt", "/outside/secret.txt"] {
+        let (status, body) = call(&h.router, get(path)).await;
+        assert!(!body.contains("not part of the site"), "{path} followed a symlink out of the site");
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(!logged.contains("ERROR"), "hostile paths logged errors: {logged}");
+}
+
+/// A visitor who loaded the page just before the list was updated can still submit: recent
+/// earlier versions are accepted when the operator names them (`--accept-targets`).
+#[tokio::test]
+async fn reports_of_an_accepted_earlier_list_are_stored() {
+    let current = SAMPLE_LIST.replace("\"t-1\"", "\"t-2\"");
+    let catalogue = Catalogue::new(vantage_report::TargetList::from_json(&current).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("v.sqlite")).unwrap();
+    let only_current = app(AppState::new(store, catalogue, GeoIp::default()), None);
+    let body = serde_json::to_vec(&report(ID)).unwrap();
+    assert_eq!(call(&only_current, post(body.clone(), "application/json")).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let previous = vantage_report::TargetList::from_json(SAMPLE_LIST).unwrap();
+    let catalogue = Catalogue::new(vantage_report::TargetList::from_json(&current).unwrap()).with_previous([previous]);
+    let store = SqliteStore::open(&dir.path().join("w.sqlite")).unwrap();
+    let with_previous = app(AppState::new(store, catalogue, GeoIp::default()), None);
+    assert_eq!(call(&with_previous, post(body, "application/json")).await.0, StatusCode::CREATED);
 }

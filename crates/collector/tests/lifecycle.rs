@@ -9,13 +9,42 @@ use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vantage_lab::collector::serve_collector;
 use vantage_lab::free_port;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vantage-collector");
+mod process;
+
+/// The list the sample reports were made with, in a file of its own.
+fn list_file() -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(process::SAMPLE_LIST.as_bytes()).unwrap();
+    f
+}
+
+/// Starts the collector on `db` (a SQLite path or a postgres URL) serving the sample list,
+/// without rate limit; with `debug_log`, debug-level logs go there.
+fn serve_collector(db: impl AsRef<std::ffi::OsStr>, port: u16, debug_log: Option<std::process::Stdio>) -> Child {
+    let list = list_file();
+    let mut cmd = std::process::Command::new(process::BIN);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"])
+        .arg(db)
+        .arg("--targets")
+        .arg(list.path())
+        .stdout(std::process::Stdio::null());
+    match debug_log {
+        Some(log) => cmd.env("RUST_LOG", "debug").stderr(log),
+        None => cmd.stderr(std::process::Stdio::null()),
+    };
+    let child = cmd.spawn().expect("the collector starts");
+    let t0 = std::time::Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
 
 fn start(db: impl AsRef<std::ffi::OsStr>, port: u16) -> Child {
-    serve_collector(BIN, db, port, None)
+    serve_collector(db, port, None)
 }
 
 fn report(n: u32) -> String {
@@ -105,7 +134,7 @@ fn sigterm_under_load_exits_cleanly_with_every_acknowledged_report_stored() {
     let db = dir.path().join("v.sqlite");
     let port = free_port();
     let log_path = dir.path().join("collector.log");
-    let mut child = serve_collector(BIN, &db, port, Some(std::fs::File::create(&log_path).unwrap().into()));
+    let mut child = serve_collector(&db, port, Some(std::fs::File::create(&log_path).unwrap().into()));
     let (acked, stop, handles) = load(port, 4);
     std::thread::sleep(Duration::from_millis(700));
     // SAFETY: kill(2) on our own child.

@@ -81,12 +81,26 @@ async fn suite(store: Arc<dyn Store>) {
         ok += 1;
     }
     assert_eq!(ok, 300);
+
+    // Within a minute the export is ordered by report id, not by arrival: nothing in it tells
+    // who came first. Reports arrive here in descending id order.
+    let later = START + 7_200;
+    for n in [903, 902, 901] {
+        store.insert(report(n, later), pk(), later + 60).await.unwrap();
+    }
+    let rows = export(&store, ExportFilter { since: Some(later - 30), until: Some(later + 60), country: None }).await;
+    let ids: Vec<&str> = rows.iter().step_by(2).map(|r| r.report_id.as_str()).collect();
+    assert_eq!(ids, [901, 902, 903].map(|n| format!("{n:032x}")), "arrival order leaked");
+    // The 300 reports of one minute come out whole and in report-id order, across pages.
+    let minute = export(&store, ExportFilter { until: Some(START + 3_600), ..Default::default() }).await;
+    assert_eq!(minute.len(), 2 + 600);
+    assert!(minute.windows(2).all(|w| w[0].report_id <= w[1].report_id), "not in report-id order");
     store.close().await;
     assert!(
         matches!(store.insert(report(999, START), pk(), START).await, Err(StoreError::Closed)),
         "closed stores refuse work"
     );
-    assert_eq!(export(&store, ExportFilter::default()).await.len(), 4 + 600);
+    assert_eq!(export(&store, ExportFilter::default()).await.len(), 4 + 600 + 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +120,7 @@ async fn postgres_keeps_the_storage_contract_with_daily_partitions() {
         pg.psql("storage", "SELECT count(*) FROM pg_inherits WHERE inhparent = 'reports'::regclass").unwrap();
     assert_eq!(partitions.trim(), "2", "one partition per day");
     // Migrations ran once and are recorded.
-    assert_eq!(pg.psql("storage", "SELECT max(version) FROM schema_migrations").unwrap().trim(), "1");
+    assert_eq!(pg.psql("storage", "SELECT max(version) FROM schema_migrations").unwrap().trim(), "2");
     // A second collector opening the same database finds the schema in place.
     let again = vantage_collector::store::open(&url).await.unwrap();
     again.check().await.unwrap();

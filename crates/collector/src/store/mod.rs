@@ -54,6 +54,68 @@ pub enum StoreError {
     Closed,
     #[error("storage task failed: {0}")]
     Task(String),
+    #[error("storage cannot be written: {0}")]
+    Unwritable(String),
+}
+
+/// Where an export page ends: the next page starts after this report. Exports are ordered by
+/// measurement minute, then report id — random — so their order says nothing about arrival.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportCursor {
+    /// The report's measurement minute, seconds since the epoch.
+    pub start: i64,
+    pub report_id: String,
+}
+
+/// One page of an export: the measurements of up to `limit` reports, and where the next page
+/// starts (none when this was the last).
+#[derive(Debug, Default)]
+pub struct ExportPage {
+    pub rows: Vec<ExportRow>,
+    pub next: Option<ExportCursor>,
+}
+
+/// Reports per export page: each page is one short read, so no snapshot is held while a
+/// client is slow to take the previous page.
+pub const EXPORT_PAGE: usize = 200;
+
+/// The writer's latest outcome, for `/healthz`: whether its last commit (or probe) failed,
+/// and when it last succeeded.
+#[derive(Debug)]
+pub(crate) struct WriterHealth {
+    state: std::sync::Mutex<(Option<String>, std::time::Instant)>,
+}
+
+/// With no write for this long, a health check makes one (a probe).
+const PROBE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl WriterHealth {
+    pub fn new() -> Self {
+        WriterHealth { state: std::sync::Mutex::new((None, std::time::Instant::now())) }
+    }
+
+    pub fn record<T>(&self, outcome: &Result<T, StoreError>) {
+        if let Ok(mut s) = self.state.lock() {
+            match outcome {
+                Ok(_) => *s = (None, std::time::Instant::now()),
+                Err(e) => s.0 = Some(e.to_string()),
+            }
+        }
+    }
+
+    /// Should a health check try a write of its own? After a failure (to see the recovery),
+    /// or when nothing was written for a while (to see a failure before a visitor does).
+    pub fn wants_probe(&self) -> bool {
+        self.state.lock().map_or(true, |s| s.0.is_some() || s.1.elapsed() >= PROBE_AFTER)
+    }
+
+    pub fn status(&self) -> Result<(), StoreError> {
+        match self.state.lock().map(|s| s.0.clone()) {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(StoreError::Unwritable(e)),
+            Err(_) => Err(StoreError::Unwritable("health state poisoned".into())),
+        }
+    }
 }
 
 /// Most reports committed in one transaction.
@@ -116,7 +178,12 @@ pub(crate) fn fill_batch(first: Job, rx: &mut mpsc::Receiver<Job>) -> Vec<Job> {
 
 /// Answers every job of a batch: its own result after a commit, or the batch's error (then
 /// nothing in it was acknowledged as stored).
-pub(crate) fn acknowledge(batch: Vec<Job>, outcome: Result<Vec<Result<i64, StoreError>>, StoreError>) {
+pub(crate) fn acknowledge(
+    batch: Vec<Job>,
+    outcome: Result<Vec<Result<i64, StoreError>>, StoreError>,
+    health: &WriterHealth,
+) {
+    health.record(&outcome);
     match outcome {
         Ok(results) => {
             for (job, result) in batch.into_iter().zip(results) {
@@ -148,11 +215,36 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a validated report; returns its row id only once the commit is durable.
     async fn insert(&self, report: Report, origin: Origin, received: i64) -> Result<i64, StoreError>;
 
-    /// Sends every matching measurement, oldest first, into `sink`; stops early if the
-    /// receiver goes away (a client that hung up).
-    async fn export(&self, filter: ExportFilter, sink: mpsc::Sender<ExportRow>) -> Result<(), StoreError>;
+    /// The measurements of up to `limit` matching reports after `after`, in export order
+    /// (measurement minute, then report id), read in one short transaction.
+    async fn export_page(
+        &self,
+        filter: &ExportFilter,
+        after: Option<ExportCursor>,
+        limit: usize,
+    ) -> Result<ExportPage, StoreError>;
 
-    /// Can the storage be read right now?
+    /// Sends every matching measurement, in export order, into `sink`, a page at a time; stops
+    /// early if the receiver goes away (a client that hung up).
+    async fn export(&self, filter: ExportFilter, sink: mpsc::Sender<ExportRow>) -> Result<(), StoreError> {
+        let mut after = None;
+        loop {
+            let page = self.export_page(&filter, after, EXPORT_PAGE).await?;
+            for row in page.rows {
+                if sink.send(row).await.is_err() {
+                    return Ok(());
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Can the storage be read and written right now? Reads are tried; writes are judged by
+    /// the writer's last commit, with a probe write when there was none for a while or the
+    /// last one failed.
     async fn check(&self) -> Result<(), StoreError>;
 
     /// Reports waiting to be written.

@@ -5,6 +5,7 @@
 //! Reports are partitioned by day, partitions created as days arrive.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, Mutex};
@@ -12,11 +13,17 @@ use tokio_postgres::{Client, NoTls};
 use vantage_report::timestamp::parse_utc;
 use vantage_report::Report;
 
-use super::{acknowledge, fill_batch, ExportFilter, Job, Origin, Store, StoreError, WriteQueue};
+use super::{
+    acknowledge, fill_batch, ExportCursor, ExportFilter, ExportPage, Job, Origin, Store, StoreError, WriteQueue,
+    WriterHealth,
+};
 use crate::export::ExportRow;
 
 /// Migrations in order; `schema_migrations` records which ran. Append, never edit.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_reports.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_reports.sql"),
+    include_str!("../../migrations/postgres/0002_export_order_and_health.sql"),
+];
 /// Serialises migrations and partition creation across collectors.
 const LOCK_KEY: i64 = 0x7661_6e74; // "vant"
 
@@ -24,6 +31,10 @@ pub struct PostgresStore {
     url: String,
     queue: WriteQueue,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    health: Arc<WriterHealth>,
+    /// One connection for reads (export pages, health), reconnected when it breaks; queries on
+    /// it are pipelined, and each is one short statement.
+    reader: Mutex<Option<Arc<Client>>>,
 }
 
 fn db(e: tokio_postgres::Error) -> StoreError {
@@ -58,12 +69,29 @@ impl PostgresStore {
         let mut client = connect(url).await?;
         migrate(&mut client).await?;
         let (queue, rx) = WriteQueue::new();
-        let writer = tokio::spawn(write_loop(url.to_string(), client, rx));
-        Ok(PostgresStore { url: url.to_string(), queue, writer: Mutex::new(Some(writer)) })
+        let health = Arc::new(WriterHealth::new());
+        let writer = tokio::spawn(write_loop(url.to_string(), client, rx, health.clone()));
+        Ok(PostgresStore {
+            url: url.to_string(),
+            queue,
+            writer: Mutex::new(Some(writer)),
+            health,
+            reader: Mutex::new(None),
+        })
+    }
+
+    async fn reader(&self) -> Result<Arc<Client>, StoreError> {
+        let mut reader = self.reader.lock().await;
+        if let Some(c) = reader.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(connect(&self.url).await?);
+        *reader = Some(c.clone());
+        Ok(c)
     }
 }
 
-async fn write_loop(url: String, mut client: Client, mut rx: mpsc::Receiver<Job>) {
+async fn write_loop(url: String, mut client: Client, mut rx: mpsc::Receiver<Job>, health: Arc<WriterHealth>) {
     let mut days = HashSet::new();
     while let Some(first) = rx.recv().await {
         let batch = fill_batch(first, &mut rx);
@@ -74,7 +102,7 @@ async fn write_loop(url: String, mut client: Client, mut rx: mpsc::Receiver<Job>
             }
         }
         let outcome = write_batch(&mut client, &mut days, &batch).await;
-        acknowledge(batch, outcome);
+        acknowledge(batch, outcome, &health);
     }
 }
 
@@ -156,59 +184,93 @@ impl Store for PostgresStore {
         self.queue.submit(report, origin, received).await
     }
 
-    async fn export(&self, filter: ExportFilter, sink: mpsc::Sender<ExportRow>) -> Result<(), StoreError> {
-        use futures_util::{pin_mut, TryStreamExt};
-        let client = connect(&self.url).await?;
+    async fn export_page(
+        &self,
+        filter: &ExportFilter,
+        after: Option<ExportCursor>,
+        limit: usize,
+    ) -> Result<ExportPage, StoreError> {
+        let client = self.reader().await?;
         let since = filter.since.map(|s| s as f64);
         let until = filter.until.map(|s| s as f64);
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&since, &until, &filter.country];
+        let after_start = after.as_ref().map(|a| a.start as f64);
+        let after_id = after.as_ref().map(|a| a.report_id.clone());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client
-            .query_raw(
+            .query(
                 "SELECT r.report_id,
                         to_char(r.measurement_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:00\"Z\"'),
+                        extract(epoch FROM r.measurement_start)::bigint,
                         r.probe_cc, r.probe_asn, r.software_name, r.software_version, r.targets_version,
-                        r.browser_family, r.browser_major, r.connection_type, r.deadline_ms,
-                        m->>'target_id', m->>'input', (m->>'control')::boolean, m->>'verdict',
-                        jsonb_build_object('reason', m->'reason', 'attempts', m->'attempts')::text
-                 FROM reports r, jsonb_array_elements(r.measurements) WITH ORDINALITY AS e(m, n)
+                        r.browser_family, r.browser_major, r.connection_type, r.deadline_ms, r.measurements::text
+                 FROM reports r
                  WHERE ($1::float8 IS NULL OR r.measurement_start >= to_timestamp($1::float8))
                    AND ($2::float8 IS NULL OR r.measurement_start < to_timestamp($2::float8))
                    AND ($3::text IS NULL OR r.probe_cc = $3::text)
-                 ORDER BY r.id, e.n",
-                params,
+                   AND ($4::float8 IS NULL OR (r.measurement_start, r.report_id) > (to_timestamp($4::float8), $5::text))
+                 ORDER BY r.measurement_start, r.report_id
+                 LIMIT $6",
+                &[&since, &until, &filter.country, &after_start, &after_id, &limit],
             )
             .await
             .map_err(db)?;
-        pin_mut!(rows);
-        while let Some(row) = rows.try_next().await.map_err(db)? {
-            let item = ExportRow {
+        let mut page = ExportPage::default();
+        let full = rows.len() as i64 == limit;
+        for row in &rows {
+            let base = ExportRow {
                 report_id: row.get(0),
                 measurement_start_minute: row.get(1),
-                probe_cc: row.get(2),
-                probe_asn: row.get::<_, i64>(3) as u32,
-                software_name: row.get(4),
-                software_version: row.get(5),
-                targets_version: row.get(6),
-                browser_family: row.get(7),
-                browser_major: row.get::<_, i32>(8) as u32,
-                connection_type: row.get(9),
-                deadline_ms: row.get(10),
-                target_id: row.get(11),
-                input: row.get(12),
-                control: row.get(13),
-                verdict: row.get(14),
-                evidence: row.get(15),
+                probe_cc: row.get(3),
+                probe_asn: u32::try_from(row.get::<_, i64>(4)).unwrap_or(0),
+                software_name: row.get(5),
+                software_version: row.get(6),
+                targets_version: row.get(7),
+                browser_family: row.get(8),
+                browser_major: u32::try_from(row.get::<_, i32>(9)).unwrap_or(0),
+                connection_type: row.get(10),
+                deadline_ms: row.get(11),
+                target_id: String::new(),
+                input: String::new(),
+                control: false,
+                verdict: String::new(),
+                evidence: String::new(),
             };
-            if sink.send(item).await.is_err() {
-                break;
+            let measurements: serde_json::Value =
+                serde_json::from_str(row.get::<_, &str>(12)).map_err(|e| StoreError::Task(e.to_string()))?;
+            for m in measurements.as_array().into_iter().flatten() {
+                let text = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+                page.rows.push(ExportRow {
+                    target_id: text("target_id"),
+                    input: text("input"),
+                    control: m["control"].as_bool().unwrap_or(false),
+                    verdict: text("verdict"),
+                    evidence: serde_json::json!({ "reason": m["reason"], "attempts": m["attempts"] }).to_string(),
+                    ..base.clone()
+                });
             }
+            page.next = Some(ExportCursor { start: row.get(2), report_id: base.report_id });
         }
-        Ok(())
+        if !full {
+            page.next = None;
+        }
+        Ok(page)
     }
 
     async fn check(&self) -> Result<(), StoreError> {
-        connect(&self.url).await?.query_one("SELECT 1", &[]).await.map_err(db)?;
-        Ok(())
+        let client = self.reader().await?;
+        client.query_one("SELECT 1", &[]).await.map_err(db)?;
+        if self.health.wants_probe() {
+            let probed = client
+                .execute(
+                    "INSERT INTO health (id, checked_at) VALUES (1, date_trunc('minute', now()))
+                     ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                    &[],
+                )
+                .await
+                .map_err(db);
+            self.health.record(&probed);
+        }
+        self.health.status()
     }
 
     fn queue_depth(&self) -> usize {
