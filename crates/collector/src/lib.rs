@@ -52,6 +52,8 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// One permit per export that may run at once.
     pub export_slots: Arc<tokio::sync::Semaphore>,
+    /// Aggregates and events (`GET /api/v1/aggregates`, `/events`); not served when none.
+    pub crowd: Option<crowd::api::CrowdState>,
 }
 
 /// Exports that may run at once by default.
@@ -76,6 +78,7 @@ impl AppState {
             cors_origins: Vec::new(),
             body_timeout: DEFAULT_BODY_TIMEOUT,
             export_slots: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_EXPORTS)),
+            crowd: None,
         }
     }
 
@@ -148,6 +151,7 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
         // The handler reads the body itself, within its size limit and deadline.
         .route("/reports", post(ingest::post_report).layer(cors))
         .route("/export", get(export::get_export))
+        .merge(state.crowd.clone().map(crowd::api::router).unwrap_or_default())
         .fallback(error::not_found);
     let mut router =
         Router::new().nest("/api/v1", api).route("/healthz", get(healthz)).route("/metrics", get(metrics::get_metrics));

@@ -55,6 +55,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Load what `export` wrote (JSON Lines) into a database: the API's checks without its
+    /// recency rule; reports already there are left alone.
+    Import(vantage_collector::crowd::cli::ImportArgs),
+    /// Count stored reports into the rollups, run the disruption detector over a stretch of
+    /// time and print its events, one JSON object a line.
+    Detect(vantage_collector::crowd::cli::DetectArgs),
 }
 
 /// `serve`'s options.
@@ -125,6 +131,9 @@ struct ServeArgs {
     /// On SIGTERM, how long requests in flight may take before their connections are dropped.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     shutdown_grace: Duration,
+    /// Aggregate cells with fewer distinct reports are published only as "not enough reports".
+    #[arg(long, default_value_t = vantage_collector::crowd::DEFAULT_MIN_REPORTS)]
+    min_reports: u32,
 }
 
 #[derive(Subcommand)]
@@ -318,6 +327,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             )
             .await
         }
+        Command::Import(args) => {
+            vantage_collector::crowd::cli::import_command(args).await.map(|line| say(format_args!("{line}")))
+        }
+        Command::Detect(args) => vantage_collector::crowd::cli::detect_command(args).await,
         Command::Targets(TargetsCommand::Check { files, global }) => check(&files, global.as_deref()),
         Command::Targets(TargetsCommand::ImportCitizenlab { file, version }) => {
             let import = citizenlab::import(&read(&file)?, &version).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -350,6 +363,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_connections,
                 max_exports,
                 shutdown_grace,
+                min_reports,
             } = *args;
             let previous = accept_targets.iter().map(|p| targets::load(Some(p))).collect::<Result<Vec<_>, _>>()?;
             let mut catalogue = Catalogue::new(targets::load(targets.as_deref())?).with_previous(previous);
@@ -368,6 +382,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store = vantage_collector::store::open(&database)
                 .await
                 .map_err(|e| format!("--database {}: {e}", redacted(&database)))?;
+            let crowd = vantage_collector::crowd::cli::start(&database, min_reports, &catalogue).await?;
             let listener =
                 tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("--listen {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -411,6 +426,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map(|o| axum::http::HeaderValue::from_str(o).map_err(|e| format!("--allow-origin {o:?}: {e}")))
                 .collect::<Result<Vec<_>, _>>()?;
             state = state.with_cors_origins(origins);
+            state = state.with_crowd(crowd);
             let (store, metrics) = (state.store.clone(), state.metrics.clone());
             // On SIGTERM or Ctrl-C: stop accepting, let requests in flight finish (each waits
             // for its report's commit) for up to the grace period, drop what is still open, then
