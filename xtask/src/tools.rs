@@ -8,6 +8,7 @@ use crate::{root, sh};
 
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
+const AXE_VERSION: &str = "4.14.1";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// geckodriver from crates.io (Mozilla's binary downloads are out of reach here).
 const GECKODRIVER_VERSION: &str = "0.37.1";
@@ -85,13 +86,30 @@ fn ensure_binaryen() -> Result<(), String> {
         return Ok(());
     }
     // Debian's binaryen (108) silently breaks the release build; npm has 132.
-    let dir = tools_dir().join("binaryen");
+    npm_install("binaryen", "binaryen", BINARYEN_VERSION)
+}
+
+/// `npm install PACKAGE@VERSION` into `target/tools/DIR` (npm itself from Debian if missing).
+fn npm_install(dir: &str, package: &str, version: &str) -> Result<(), String> {
+    let dir = tools_dir().join(dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     ensure_apt_tool("npm", &["npm"])?;
     sh(Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--prefix"])
         .arg(&dir)
-        .arg(format!("binaryen@{BINARYEN_VERSION}")))
+        .arg(format!("{package}@{version}")))
+}
+
+/// axe-core, the accessibility checker the browser tests inject into the page, as
+/// `target/tools/axe/node_modules/axe-core/axe.min.js` (where the e2e tests read it).
+fn ensure_axe() -> Result<(), String> {
+    let dir = tools_dir().join("axe");
+    let installed = std::fs::read_to_string(dir.join("node_modules/axe-core/package.json"))
+        .is_ok_and(|p| p.contains(&format!("\"version\": \"{AXE_VERSION}\"")));
+    if installed {
+        return Ok(());
+    }
+    npm_install("axe", "axe-core", AXE_VERSION)
 }
 
 /// Firefox ESR and what the censor lab needs to drive it: `certutil` (libnss3-tools) to trust
@@ -123,6 +141,15 @@ fn ensure_postgres() -> Result<(), String> {
         return Ok(());
     }
     apt_install("the PostgreSQL server", &["postgresql"])
+}
+
+/// Debian's nginx, which the deployment test starts in front of two collectors (it lives in
+/// /usr/sbin and has no `--version`).
+fn ensure_nginx() -> Result<(), String> {
+    if std::path::Path::new("/usr/sbin/nginx").is_file() {
+        return Ok(());
+    }
+    apt_install("nginx", &["nginx"])
 }
 
 fn apt_install(probe: &str, packages: &[&str]) -> Result<(), String> {
@@ -164,7 +191,9 @@ pub fn ensure_all(for_tests: bool) -> Result<(), String> {
     if for_tests {
         ensure_apt_tool("chromedriver", &["chromium", "chromium-driver"])?;
         ensure_firefox()?;
+        ensure_axe()?;
         ensure_postgres()?;
+        ensure_nginx()?;
     }
     Ok(())
 }
