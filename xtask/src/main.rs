@@ -77,7 +77,8 @@ fn bench() -> Result<(), String> {
     // Both run even if the first misses a budget; each prints its figures.
     let lab = sh(Command::new("cargo").args(["bench", "--bench", "lab"]));
     let ingest = sh(Command::new("cargo").args(["bench", "-p", "vantage-collector", "--bench", "ingest"]));
-    lab.and(ingest)
+    let attack = sh(Command::new("cargo").args(["bench", "-p", "vantage-collector", "--bench", "attack"]));
+    lab.and(ingest).and(attack)
 }
 
 fn run(args: &[String]) -> Result<(), String> {
