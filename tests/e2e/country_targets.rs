@@ -8,7 +8,7 @@ use std::time::Duration;
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::Options;
 use vantage_lab::geoip::write_db;
-use vantage_lab::targets::{list, target};
+use vantage_lab::targets::{list, own_origin_control, target};
 use vantage_report::TargetList;
 
 use crate::world::{Net, World};
@@ -18,7 +18,7 @@ fn global() -> TargetList {
         "global-1",
         vec![
             target("x", "X", "GRP", "https://abs.twimg.com/favicons/twitter.3.ico", "https://x.com/"),
-            target("vantage", "Control", "CTRL", "/static/control.png", "/static/control.png"),
+            own_origin_control(),
         ],
     )
 }

@@ -13,20 +13,14 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 use vantage_lab::collector::Options;
-use vantage_lab::targets::{list, target};
+use vantage_lab::targets::{list, own_origin_control, x};
 use vantage_report::TargetList;
 
 use crate::self_test_support::wait_for;
 use crate::world::{Net, World};
 
 fn targets() -> TargetList {
-    list(
-        "cancel-1",
-        vec![
-            target("x", "X", "GRP", "https://abs.twimg.com/favicons/twitter.3.ico", "https://x.com/favicon.ico"),
-            target("vantage", "Control", "CTRL", "/static/control.png", "/static/control.png"),
-        ],
-    )
+    list("cancel-1", vec![x(), own_origin_control()])
 }
 
 /// A black hole that keeps count: accepts, reads and never answers, and knows how many

@@ -9,7 +9,7 @@ use serde_json::Value;
 use vantage_lab::browser::Browser;
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::Options;
-use vantage_lab::targets::{list, target};
+use vantage_lab::targets::{facebook, list, own_origin_control, target, x};
 use vantage_report::TargetList;
 
 use crate::self_test_support::{assert_accessible, left, screenshot, wait_for, DESKTOP, PHONE};
@@ -21,14 +21,8 @@ fn targets() -> TargetList {
     list(
         "i18n-1",
         vec![
-            target("x", "X", "GRP", "https://abs.twimg.com/favicons/twitter.3.ico", "https://x.com/favicon.ico"),
-            target(
-                "facebook",
-                "Facebook",
-                "GRP",
-                "https://www.facebook.com/favicon.ico",
-                "https://www.facebook.com/favicon.ico",
-            ),
+            x(),
+            facebook(),
             target(
                 "instagram",
                 "Instagram",
@@ -36,7 +30,7 @@ fn targets() -> TargetList {
                 "https://www.instagram.com/favicon.ico",
                 "https://www.instagram.com/favicon.ico",
             ),
-            target("vantage", "Control", "CTRL", "/static/control.png", "/static/control.png"),
+            own_origin_control(),
         ],
     )
 }

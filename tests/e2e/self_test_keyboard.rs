@@ -7,27 +7,14 @@ use std::time::Duration;
 
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::Options;
-use vantage_lab::targets::{list, target};
+use vantage_lab::targets::{facebook, list, own_origin_control, x};
 use vantage_report::TargetList;
 
 use crate::self_test_support::{focus_is_visible, focused, press, tab_to, wait_for, ENTER, SPACE};
 use crate::world::{Net, World};
 
 fn targets() -> TargetList {
-    list(
-        "keyboard-1",
-        vec![
-            target("x", "X", "GRP", "https://abs.twimg.com/favicons/twitter.3.ico", "https://x.com/favicon.ico"),
-            target(
-                "facebook",
-                "Facebook",
-                "GRP",
-                "https://www.facebook.com/favicon.ico",
-                "https://www.facebook.com/favicon.ico",
-            ),
-            target("vantage", "Control", "CTRL", "/static/control.png", "/static/control.png"),
-        ],
-    )
+    list("keyboard-1", vec![x(), facebook(), own_origin_control()])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

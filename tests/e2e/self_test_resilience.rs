@@ -9,20 +9,14 @@ use std::time::Duration;
 use tokio::task::AbortHandle;
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::{Collector, Options};
-use vantage_lab::targets::{list, target};
+use vantage_lab::targets::{list, own_origin_control, x};
 use vantage_report::TargetList;
 
 use crate::self_test_support::{screenshot, wait_for, DESKTOP};
 use crate::world::{browser, browser_turn, Net};
 
 fn targets() -> TargetList {
-    list(
-        "resilience-1",
-        vec![
-            target("x", "X", "GRP", "https://abs.twimg.com/favicons/twitter.3.ico", "https://x.com/favicon.ico"),
-            target("vantage", "Control", "CTRL", "/static/control.png", "/static/control.png"),
-        ],
-    )
+    list("resilience-1", vec![x(), own_origin_control()])
 }
 
 /// The way to the collector, which the test can cut (every connection reset, new ones

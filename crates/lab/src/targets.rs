@@ -26,3 +26,19 @@ pub fn with_throughput(mut target: Target, url: String, bytes: u64) -> Target {
 pub fn list(version: &str, targets: Vec<Target>) -> TargetList {
     TargetList { version: version.into(), targets }
 }
+
+/// X as the lab names it: its favicon on `abs.twimg.com`, a fetch of `x.com`.
+pub fn x() -> Target {
+    target("x", "X", "GRP", "https://abs.twimg.com/favicons/twitter.3.ico", "https://x.com/favicon.ico")
+}
+
+/// Facebook, image and fetch on `www.facebook.com`.
+pub fn facebook() -> Target {
+    let url = "https://www.facebook.com/favicon.ico";
+    target("facebook", "Facebook", "GRP", url, url)
+}
+
+/// The control every page has: the collector's own origin (the page's `/static/control.png`).
+pub fn own_origin_control() -> Target {
+    target("vantage", "Control", "CTRL", "/static/control.png", "/static/control.png")
+}
