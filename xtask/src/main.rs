@@ -5,8 +5,8 @@
 //! and chromedriver), because this machine reaches only the package registries and the tools'
 //! own download paths fail. `tools` holds the installs, `main` the commands.
 
-mod mutants;
 mod lint;
+mod mutants;
 mod tools;
 
 use std::path::{Path, PathBuf};
