@@ -21,6 +21,8 @@ fn the_readme_module_table_matches_the_tree() {
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
     let paths: Vec<&str> = readme
         .lines()
+        .skip_while(|l| !l.starts_with("| path | what it holds |"))
+        .take_while(|l| !l.trim().is_empty())
         .filter_map(|l| l.strip_prefix("| `"))
         .filter_map(|l| l.split_once("` |").map(|(path, _)| path))
         .collect();
