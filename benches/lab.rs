@@ -60,6 +60,18 @@ fn check(outcome: &mut Budgets, what: &str, value: f64, budget: f64) {
     println!("  {what:<76} {value:>9.1} ms   budget {budget:>7.1} ms   {}", if ok { "ok" } else { "MISSED" });
 }
 
+/// A browser of `kind` that trusts the lab alone, resolves names by `resolver_rules`, and treats
+/// the page's origin `site` as secure.
+async fn lab_browser(kind: BrowserKind, lab: &Lab, resolver_rules: Vec<String>, site: &str) -> Browser {
+    let config = BrowserConfig {
+        resolver_rules,
+        trusted_spki: vec![lab.spki.clone()],
+        trusted_ca_pem: vec![lab.ca_pem()],
+        secure_origins: vec![site.to_string()],
+    };
+    Browser::start(kind, config).await
+}
+
 /// A full run of the collector's default target list, every host served by the lab, with
 /// `blackholed` platforms black-holed. Returns each run's duration (fresh browser each: cold).
 async fn run_times(lab: &Lab, blackholed: usize) -> Vec<f64> {
@@ -85,16 +97,7 @@ async fn run_times(lab: &Lab, blackholed: usize) -> Vec<f64> {
             let port = if holed_hosts.contains(&h) { hole } else { healthy };
             rules.push(format!("MAP {h} 127.0.0.1:{port}"));
         }
-        let browser = Browser::start(
-            BrowserKind::Chromium,
-            BrowserConfig {
-                resolver_rules: rules,
-                trusted_spki: vec![lab.spki.clone()],
-                trusted_ca_pem: vec![lab.ca_pem()],
-                secure_origins: vec![site.clone()],
-            },
-        )
-        .await;
+        let browser = lab_browser(BrowserKind::Chromium, lab, rules, &site).await;
         let page = SelfTestPage::open(&browser.client, &format!("{site}/")).await;
         page.consent().await;
         page.wait_ready().await;
@@ -126,16 +129,7 @@ async fn timing_accuracy(lab: &Lab, kind: BrowserKind, outcome: &mut Budgets) {
     let collector = Collector::start(&target_list("bench-1", targets)).await;
     let site = format!("http://vantage.test:{}", collector.port);
     rules.push(format!("MAP vantage.test 127.0.0.1:{}", collector.port));
-    let browser = Browser::start(
-        kind,
-        BrowserConfig {
-            resolver_rules: rules,
-            trusted_spki: vec![lab.spki.clone()],
-            trusted_ca_pem: vec![lab.ca_pem()],
-            secure_origins: vec![site.clone()],
-        },
-    )
-    .await;
+    let browser = lab_browser(kind, lab, rules, &site).await;
     let page = SelfTestPage::open(&browser.client, &format!("{site}/")).await;
     page.consent().await;
     page.wait_ready().await;
