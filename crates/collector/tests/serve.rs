@@ -193,7 +193,10 @@ fn static_files_arrive_without_nagle_delay() {
     let slowest = times[times.len() - 1];
     let total: Duration = times.iter().sum();
     eprintln!("40 static files over one connection: total {total:?}, slowest {slowest:?}");
-    assert!(slowest < Duration::from_millis(35), "a static file waited {slowest:?} (Nagle + delayed ACK)");
+    // Nagle meeting delayed ACKs holds answer after answer about 40 ms; a busy machine may hold
+    // one or two for other reasons, which is not what this test is about.
+    let held: Vec<&Duration> = times.iter().filter(|t| **t >= Duration::from_millis(30)).collect();
+    assert!(held.len() <= 2, "{} of 40 static files waited 30 ms or more (Nagle + delayed ACK): {held:?}", held.len());
 }
 
 /// Reads one response with a Content-Length body.
