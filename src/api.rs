@@ -1,26 +1,17 @@
 //! The collector's API as the client uses it: same origin, JSON, errors in words.
+//!
+//! JSON is read and written by the browser's own `JSON` (through `serde-wasm-bindgen`), not by
+//! a parser compiled into the wasm: the page stays small, and the numbers still re-derive
+//! exactly on the collector (`JSON.stringify` writes the shortest text that parses back to the
+//! same `f64`, which the collector reads with `float_roundtrip`).
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use vantage_report::wire::{path, ErrorBody, Stored};
 use vantage_report::{Report, TargetList};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, Response};
-
-const TARGETS: &str = "/api/v1/targets";
-const REPORTS: &str = "/api/v1/reports";
-
-/// What the collector answers a stored report with.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Stored {
-    pub report_id: String,
-}
-
-/// The collector's error body.
-#[derive(Debug, Deserialize)]
-struct ApiError {
-    detail: String,
-    field: Option<String>,
-}
 
 fn js_error(e: wasm_bindgen::JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
@@ -41,11 +32,24 @@ async fn send(url: &str, init: &RequestInit) -> Result<(Response, String), Strin
 }
 
 fn describe_failure(response: &Response, body: &str) -> String {
-    match serde_json::from_str::<ApiError>(body) {
-        Ok(ApiError { detail, field: Some(field) }) => format!("{field}: {detail}"),
-        Ok(ApiError { detail, field: None }) => detail,
+    match from_json::<ErrorBody>(body) {
+        Ok(ErrorBody { detail, field: Some(field), .. }) => format!("{field}: {detail}"),
+        Ok(ErrorBody { detail, field: None, .. }) => detail,
         Err(_) => format!("HTTP {} {}", response.status(), response.status_text()),
     }
+}
+
+/// Parses JSON text with the browser's `JSON` into a Rust value.
+pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let value = js_sys::JSON::parse(text).map_err(|_| "not JSON".to_string())?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+}
+
+/// Writes a Rust value as JSON text with the browser's `JSON` (maps as objects, `None` as
+/// `null`, as `serde_json` would write them).
+pub fn to_json<T: Serialize>(value: &T) -> Option<String> {
+    let value = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
+    js_sys::JSON::stringify(&value).ok()?.as_string()
 }
 
 /// Loads the target list and validates it: a list that breaks the rules is refused, so a
@@ -53,16 +57,18 @@ fn describe_failure(response: &Response, body: &str) -> String {
 pub async fn fetch_targets() -> Result<TargetList, String> {
     let init = RequestInit::new();
     init.set_method("GET");
-    let (response, body) = send(TARGETS, &init).await?;
+    let (response, body) = send(path::TARGETS, &init).await?;
     if !response.ok() {
         return Err(describe_failure(&response, &body));
     }
-    TargetList::from_json(&body).map_err(|e| format!("the list was refused because it is invalid ({e})"))
+    let refused = |e: String| format!("the list was refused because it is invalid ({e})");
+    let value = js_sys::JSON::parse(&body).map_err(|_| refused("not JSON".into()))?;
+    TargetList::from_deserializer(serde_wasm_bindgen::Deserializer::from(value)).map_err(|e| refused(e.to_string()))
 }
 
 /// A report as the collector takes it (and as the visitor downloads it).
 pub fn report_json(report: &Report) -> String {
-    serde_json::to_string(report).unwrap_or_default()
+    to_json(report).unwrap_or_default()
 }
 
 /// Why a submission did not store the report.
@@ -84,9 +90,9 @@ pub async fn submit(report: &Report) -> Result<Stored, SubmitError> {
     let _ = headers.set("content-type", "application/json");
     init.set_headers(&headers);
     init.set_body(&report_json(report).into());
-    let (response, text) = send(REPORTS, &init).await.map_err(SubmitError::Unreachable)?;
+    let (response, text) = send(path::REPORTS, &init).await.map_err(SubmitError::Unreachable)?;
     match response.status() {
-        201 => serde_json::from_str(&text)
+        201 => from_json(&text)
             .map_err(|e| SubmitError::Unreachable(format!("unexpected answer from the collector ({e})"))),
         409 => Err(SubmitError::Duplicate),
         429 | 500..=599 => Err(SubmitError::Unreachable(describe_failure(&response, &text))),
@@ -103,6 +109,6 @@ pub fn beacon(report: &Report) -> bool {
     options.set_type("application/json");
     web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
         .ok()
-        .and_then(|blob| navigator.send_beacon_with_opt_blob(REPORTS, Some(&blob)).ok())
+        .and_then(|blob| navigator.send_beacon_with_opt_blob(path::REPORTS, Some(&blob)).ok())
         .unwrap_or(false)
 }

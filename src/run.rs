@@ -10,7 +10,8 @@
 
 use futures::stream::{self, StreamExt};
 use vantage_report::{
-    measurements_from, Attempt, BrowserInfo, Outcome, ProbeKind, Report, Target, TargetList, SCHEMA_VERSION,
+    measurements_from, Attempt, BrowserInfo, Measurement, Outcome, ProbeKind, Report, Target, TargetList,
+    SCHEMA_VERSION,
 };
 
 use crate::probe::{self, policy::PolicyWatch, random_hex, timing};
@@ -143,6 +144,12 @@ pub async fn run(list: &TargetList, plan: Plan, on_progress: impl Fn(Progress)) 
     let start = js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default();
     let attempts = measure(list, plan, on_progress).await;
     let deadline_ms = f64::from(plan.deadline_ms);
+    report_for(list, start, measurements_from(list, attempts, deadline_ms), deadline_ms)
+}
+
+/// The report of a run that started at `start` (ISO 8601) and decided `measurements`: a fresh
+/// random id, the browser's family and major version, nothing else of the visitor.
+pub fn report_for(list: &TargetList, start: String, measurements: Vec<Measurement>, deadline_ms: f64) -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         report_id: random_hex(16),
@@ -153,7 +160,7 @@ pub async fn run(list: &TargetList, plan: Plan, on_progress: impl Fn(Progress)) 
         deadline_ms,
         browser: BrowserInfo::from_user_agent(&user_agent()),
         connection_type: connection_type(),
-        measurements: measurements_from(list, attempts, deadline_ms),
+        measurements,
     }
 }
 

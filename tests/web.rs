@@ -11,7 +11,7 @@ use vantage::i18n::{self, words, Catalogue};
 use vantage::probe::{self, Request};
 use vantage::run::{measure, Plan};
 use vantage_report::{
-    measurements_from, Attempt, Measurement, Outcome, ProbeKind, Reason, TargetList, TimingSource, Verdict,
+    measurements_from, Attempt, Measurement, Outcome, Phases, ProbeKind, Reason, TargetList, TimingSource, Verdict,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -88,6 +88,65 @@ async fn a_run_decides_verdicts_by_the_shared_rules() {
     let ms = measurements_from(&list, attempts, f64::from(DEADLINE));
     assert_eq!(ms[0].verdict, Verdict::Tampered, "{:?}", ms[0]);
     assert_eq!(ms[1].verdict, Verdict::Reachable, "{:?}", ms[1]);
+}
+
+#[wasm_bindgen_test]
+fn the_browsers_json_writes_a_report_the_collector_reads_back_exactly() {
+    // Timings as a browser produces them: fractions of a millisecond that are not short decimals.
+    let awkward = [0.1 + 0.2, 1e-7, 123.456_789_012_345_67, 4_999.999_999_999_999, 2f64.powi(52) + 0.5, 5.0];
+    let attempts: Vec<Attempt> = awkward
+        .iter()
+        .enumerate()
+        .map(|(i, &ms)| Attempt {
+            probe: ProbeKind::Image,
+            outcome: Outcome::Ok,
+            duration_ms: ms.min(4_999.0),
+            trial: i as u8 % 3,
+            cold: i == 0,
+            timing: TimingSource::ResourceTiming,
+            phases: Some(Phases {
+                dns_ms: ms / 7.0,
+                connect_ms: 0.1,
+                tls_ms: 1.0 / 3.0,
+                ttfb_ms: ms.min(4_999.0) / 3.0,
+            }),
+            bytes: None,
+        })
+        .collect();
+    let list = TargetList::from_deserializer(serde_wasm_bindgen::Deserializer::from(
+        js_sys::JSON::parse(
+            r#"{"version":"web-2","targets":[
+                {"id":"x","name":"X","category":"GRP","images":["https://x.example/i.png"],"fetch":"https://x.example/"},
+                {"id":"c","name":"C","category":"CTRL","control":true,"images":["https://c.example/i.png"],"fetch":"https://c.example/"}]}"#,
+        )
+        .unwrap(),
+    ))
+    .expect("a valid list read through the browser's JSON");
+    let ms = measurements_from(&list, vec![attempts.clone(), attempts], 5_000.0);
+    let report = vantage::run::report_for(&list, "2026-11-30T12:00:00.000Z".into(), ms, 5_000.0);
+    let text = vantage::api::report_json(&report);
+    let back: vantage_report::Report = serde_json::from_str(&text).expect("serde_json reads what the browser wrote");
+    assert_eq!(back, report, "every field, every float bit for bit");
+    // The same document serde_json writes, up to how an integral float is spelt (`5000` for
+    // `5000.0`, the same f64): maps as objects, absent options absent.
+    fn floats(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Number(n) => n.as_f64().map_or(Value::Null, |f| serde_json::json!(f)),
+            Value::Array(a) => Value::Array(a.into_iter().map(floats).collect()),
+            Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, floats(v))).collect()),
+            v => v,
+        }
+    }
+    assert_eq!(floats(serde_json::from_str(&text).unwrap()), floats(serde_json::to_value(&report).unwrap()));
+    assert!(!text.contains("null"), "options that are None are left out, as serde_json leaves them: {text}");
+
+    // A broken list is refused with the path of the field at fault.
+    let bad =
+        js_sys::JSON::parse(r#"{"version":"v","targets":[{"id":"x","name":"X","category":"GRP","images":"one"}]}"#)
+            .unwrap();
+    let e = TargetList::from_deserializer(serde_wasm_bindgen::Deserializer::from(bad)).unwrap_err();
+    assert!(e.to_string().contains("targets[0].images"), "{e}");
 }
 
 fn query(selector: &str) -> Option<web_sys::Element> {

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use super::I18n;
+use crate::i18n::format::fixed;
 
 /// Width in percent of `v` on a scale up to `max`, never too thin to see.
 fn width(v: f64, max: f64) -> f64 {
@@ -34,12 +35,12 @@ pub fn TimingBars(this: Option<(f64, bool)>, controls: Option<f64>) -> impl Into
                     x="0.5"
                     y="1.5"
                     height="7"
-                    width=format!("{:.1}", width(ms, max) - 1.0)
+                    width=fixed(width(ms, max) - 1.0, 1)
                 ></rect>
                 {controls
                     .map(|v| {
                         view! {
-                            <rect class="bar control" x="0.5" y="11.5" height="7" width=format!("{:.1}", width(v, max) - 1.0)></rect>
+                            <rect class="bar control" x="0.5" y="11.5" height="7" width=fixed(width(v, max) - 1.0, 1)></rect>
                         }
                     })}
             </svg>

@@ -54,9 +54,19 @@ fn with_number_format(lang: &str, style: &str, f: impl FnOnce(&NumberFormat) -> 
     })
 }
 
+/// `n` as JavaScript writes it: Rust's own float formatting is not compiled into the page.
+fn plain(n: f64) -> String {
+    js_sys::Number::from(n).to_string_with_radix(10).map(String::from).unwrap_or_default()
+}
+
+/// `n` with `digits` decimals, in ASCII digits (for SVG coordinates, not for reading).
+pub fn fixed(n: f64, digits: u8) -> String {
+    js_sys::Number::from(n).to_fixed(digits).map(String::from).unwrap_or_default()
+}
+
 /// `n` with this locale's digits and grouping, at most one decimal.
 pub fn number(lang: &str, n: f64) -> String {
-    with_number_format(lang, r#"{"maximumFractionDigits":1}"#, |f| f.format(n)).unwrap_or_else(|| n.to_string())
+    with_number_format(lang, r#"{"maximumFractionDigits":1}"#, |f| f.format(n)).unwrap_or_else(|| plain(n))
 }
 
 /// `n` of `unit` (an `Intl` unit such as `millisecond`), short form, with `decimals`.
@@ -64,7 +74,7 @@ pub fn unit(lang: &str, unit: &str, n: f64, decimals: u8) -> String {
     let style = format!(
         r#"{{"style":"unit","unit":"{unit}","unitDisplay":"short","maximumFractionDigits":{decimals},"minimumFractionDigits":{decimals}}}"#
     );
-    with_number_format(lang, &style, |f| f.format(n)).unwrap_or_else(|| format!("{n} {unit}"))
+    with_number_format(lang, &style, |f| f.format(n)).unwrap_or_else(|| format!("{} {unit}", plain(n)))
 }
 
 /// The CLDR plural category of `n` in `lang` (`one`, `few`, `many`, `other`, ...).

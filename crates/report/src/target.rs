@@ -145,7 +145,19 @@ impl TargetList {
     /// Parses without validating: for country additions, which are validated once merged with
     /// the global list, and for `targets check`, which lists every problem.
     pub fn parse(json: &str) -> Result<Self, TargetListError> {
-        let de = &mut serde_json::Deserializer::from_str(json);
+        Self::deserialize_tracked(&mut serde_json::Deserializer::from_str(json))
+    }
+
+    /// Parses and validates a list from any serde deserializer: the browser's own `JSON.parse`
+    /// result in the web client, so no JSON parser is compiled into the wasm.
+    pub fn from_deserializer<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Self, TargetListError> {
+        let list = Self::deserialize_tracked(de)?;
+        list.validate()?;
+        Ok(list)
+    }
+
+    /// Deserializes, naming the path of the first field that does not fit.
+    fn deserialize_tracked<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Self, TargetListError> {
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             err(if path == "." { "(document)".to_string() } else { path }, e.inner().to_string())
