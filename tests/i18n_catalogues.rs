@@ -1,6 +1,7 @@
-//! Every language says everything: each catalogue in `static/i18n/` has exactly the English
-//! catalogue's keys, each message keeps the English placeholders, plural messages give the
-//! forms their language needs, and every key the page asks for exists.
+//! Every language says everything: each catalogue in `static/i18n/` (the self-test page's) and
+//! `static/i18n/widget/` (the newsroom widget's) has exactly the English catalogue's keys, each
+//! message keeps the English placeholders, plural messages give the forms their language
+//! needs, and every key the page and the widget ask for exists.
 //!
 //! Run with `cargo test --test i18n_catalogues` (native, no browser).
 #![cfg(not(target_arch = "wasm32"))]
@@ -53,9 +54,19 @@ fn templates(key: &str, v: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn every_language_has_every_key_with_the_same_placeholders() {
-    let english = catalogue("en");
+    let mut problems = Vec::new();
+    for set in ["", "widget/"] {
+        problems.extend(set_problems(set));
+    }
+    assert!(problems.is_empty(), "catalogue problems:\n{}", problems.join("\n"));
+}
+
+/// What is wrong with the catalogues under `static/i18n/{set}`.
+fn set_problems(set: &str) -> Vec<String> {
+    let english = catalogue(&format!("{set}en"));
     let mut problems = Vec::new();
     for (lang, categories) in LANGUAGES {
+        let lang = &format!("{set}{lang}");
         let c = catalogue(lang);
         for key in english.keys().filter(|k| !c.contains_key(*k)) {
             problems.push(format!("{lang}: missing {key}"));
@@ -85,7 +96,7 @@ fn every_language_has_every_key_with_the_same_placeholders() {
             }
         }
     }
-    assert!(problems.is_empty(), "catalogue problems:\n{}", problems.join("\n"));
+    problems
 }
 
 fn sources() -> Vec<String> {
@@ -156,4 +167,39 @@ fn every_key_the_page_asks_for_is_in_the_english_catalogue() {
     let literals = key_literals();
     let unused: Vec<&String> = english.keys().filter(|k| !literals.contains(*k)).collect();
     assert!(unused.is_empty(), "keys in static/i18n/en.json that the page never uses: {unused:?}");
+}
+
+/// The widget's page and script against its catalogue: every `data-i18n` key and every `t("...")`
+/// key exists, every key is used, and the English written into the page (shown before the
+/// catalogue arrives) is the catalogue's.
+#[test]
+fn the_widget_asks_only_for_keys_its_catalogue_has_and_its_page_says_them_in_english() {
+    let english = catalogue("widget/en");
+    let html = std::fs::read_to_string(root().join("static/widget.html")).expect("static/widget.html");
+    let script = std::fs::read_to_string(root().join("static/widget.js")).expect("static/widget.js");
+    let mut used = BTreeSet::new();
+    for piece in html.split("data-i18n=\"").skip(1) {
+        let (key, rest) = piece.split_once('"').expect("a closed attribute");
+        let text = rest.split_once('>').and_then(|(_, r)| r.split_once('<')).map(|(t, _)| t).unwrap_or("");
+        assert_eq!(english.get(key).and_then(Value::as_str), Some(text), "{key}: the page's English differs");
+        used.insert(key.to_string());
+    }
+    // Calls of the script's own `t(key)`, not of `get(`, `import(`, ... that end in `t(`.
+    for (at, _) in script.match_indices("t(\"") {
+        if script[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '.' || c == '_') {
+            continue;
+        }
+        let rest = &script[at + 3..];
+        used.insert(rest.split_once('"').expect("a closed string").0.to_string());
+    }
+    for piece in script.split('"').skip(1).step_by(2) {
+        if english.contains_key(piece) {
+            used.insert(piece.to_string());
+        }
+    }
+    let missing: Vec<&String> = used.iter().filter(|k| !english.contains_key(*k)).collect();
+    assert!(missing.is_empty(), "keys the widget uses but widget/en.json lacks: {missing:?}");
+    let unused: Vec<&String> = english.keys().filter(|k| !used.contains(*k)).collect();
+    assert!(unused.is_empty(), "widget/en.json keys the widget never uses: {unused:?}");
+    assert!(used.len() >= 10, "the scan found too few keys: {used:?}");
 }

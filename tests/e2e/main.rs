@@ -14,4 +14,5 @@ mod self_test_i18n;
 mod self_test_keyboard;
 mod self_test_resilience;
 mod self_test_support;
+mod widget;
 mod world;

@@ -5,6 +5,7 @@
 //! and chromedriver), because this machine reaches only the package registries and the tools'
 //! own download paths fail. `tools` holds the installs, `main` the commands.
 
+mod budgets;
 mod lint;
 mod mutants;
 mod tools;
@@ -17,6 +18,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--listen ADDR]   build the client and serve it with the collector (default 127.0.0.1:8080),
                         SQLite under ./data
+  build                 build the client into dist/ (self-test page, widget engine) and check its
+                        page-weight budgets
   lint                  rustfmt check, clippy (native and wasm32) with warnings denied, module docs
   test                  run every test: native, in-browser (wasm-bindgen-test) and end-to-end
   bench                 run the benchmarks (censor lab: run time, timing accuracy; collector:
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
+        Some("build") => tools::ensure_all(false).and_then(|()| build_client()),
         Some("lint") => lint::lint(),
         Some("test") => test(),
         Some("bench") => bench(),
@@ -67,8 +71,26 @@ pub fn sh(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Builds the self-test page with Trunk into `dist/`, then the widget's engine beside it.
 fn build_client() -> Result<(), String> {
-    sh(Command::new("trunk").args(["build", "--release"]))
+    sh(Command::new("trunk").args(["build", "--release"]))?;
+    build_engine()
+}
+
+/// The widget's measurement engine (`src/bin/engine.rs`, no interface framework) as an ES
+/// module in `dist/static/engine/`, loaded by the widget only after the reader's click.
+fn build_engine() -> Result<(), String> {
+    sh(Command::new("cargo").args(["build", "--release", "--target", "wasm32-unknown-unknown", "--bin", "engine"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let wasm = target.join("wasm32-unknown-unknown/release/engine.wasm");
+    let out = root().join("dist/static/engine");
+    sh(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--no-typescript", "--out-name", "engine", "--out-dir"])
+        .arg(&out)
+        .arg(&wasm))?;
+    let module = out.join("engine_bg.wasm");
+    sh(Command::new("wasm-opt").arg("-Oz").arg(&module).arg("-o").arg(&module))?;
+    budgets::check(&root().join("dist"))
 }
 
 fn bench() -> Result<(), String> {

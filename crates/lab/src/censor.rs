@@ -15,6 +15,7 @@
 //!
 //! Refused connections need no server ([`closed_port`]) and NXDOMAIN none either (`~NOTFOUND`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,6 +116,9 @@ pub struct Lab {
     /// The lab CA's certificate (DER), for clients that trust by authority (Firefox, rustls).
     pub ca_der: CertificateDer<'static>,
     big: Arc<Vec<u8>>,
+    /// Connections accepted by every server of this lab, whatever their behaviour: how a test
+    /// proves that nothing was measured before the visitor asked.
+    connections: Arc<AtomicU64>,
 }
 
 impl Lab {
@@ -124,7 +128,14 @@ impl Lab {
         let trusted = Authority::new("Vantage censor lab CA");
         let (tls, spki) = trusted.issue(&hosts);
         let (untrusted_tls, _) = Authority::new("Untrusted CA").issue(&hosts);
-        Lab { tls, untrusted_tls, spki, ca_der: trusted.der, big: Arc::new(big_png(160)) }
+        Lab {
+            tls,
+            untrusted_tls,
+            spki,
+            ca_der: trusted.der,
+            big: Arc::new(big_png(160)),
+            connections: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// The lab CA's certificate in PEM, for `certutil` and other tools that read files.
@@ -147,6 +158,11 @@ impl Lab {
         Arc::new(config)
     }
 
+    /// How many connections the lab's servers have accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+
     /// Size of the large asset at [`BIG_PATH`].
     pub fn big_bytes(&self) -> u64 {
         self.big.len() as u64
@@ -162,9 +178,11 @@ impl Lab {
             self.tls.clone()
         });
         let router = router(behaviour, self.big.clone());
+        let connections = self.connections.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut tcp, _)) = listener.accept().await else { continue };
+                connections.fetch_add(1, Ordering::SeqCst);
                 // As real front ends do: no Nagle delay between headers and body.
                 let _ = tcp.set_nodelay(true);
                 let (tls, router) = (tls.clone(), router.clone());

@@ -4,7 +4,8 @@
 //! the target list a client measures ([`target`]), what one probe attempt observed
 //! ([`evidence`]), the rules that turn evidence into a verdict ([`verdict`]), and the report a
 //! client submits with its validation ([`report`]), and the collector's HTTP vocabulary
-//! ([`wire`]: endpoint paths, error codes and body, the stored answer, country codes). These are plain functions over plain data,
+//! ([`wire`]: endpoint paths, error codes and body, the stored answer, country codes), and the
+//! newsroom widget's messages to its host page ([`widget`]). These are plain functions over plain data,
 //! tested natively; the browser and the collector are thin shells around them.
 
 pub mod evidence;
@@ -12,6 +13,7 @@ pub mod report;
 pub mod target;
 pub mod timestamp;
 pub mod verdict;
+pub mod widget;
 pub mod wire;
 
 pub use evidence::{Attempt, Outcome, Phases, ProbeKind, TimingSource};

@@ -1,0 +1,202 @@
+//! The newsroom widget as a newsroom uses it: an article on another origin, with a strict
+//! Content-Security-Policy, pastes the one-line embed. Nothing is measured before the reader
+//! clicks inside the frame; after the click the host page receives `vantage:result` with the
+//! verdicts the censor lab dictates, in the format of `vantage_report::widget`, and the
+//! reader's separate choice to submit lands in the open data. With `VANTAGE_SCREENSHOTS=docs`
+//! it also writes the widget's screenshots (before and after the click, light and dark).
+
+use std::time::Duration;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use fantoccini::elements::Element;
+use fantoccini::Locator;
+use serde_json::Value;
+use vantage_lab::browser::Browser;
+use vantage_lab::censor::{Behaviour, Lab};
+use vantage_lab::collector::Options;
+use vantage_lab::targets::{facebook, list, own_origin_control, x};
+use vantage_report::widget::{TargetVerdict, WidgetMessage};
+use vantage_report::Verdict;
+
+use crate::self_test_support::{screenshot, DESKTOP};
+use crate::world::{Net, World};
+
+/// The article's own script: records what the host page receives, as a newsroom would listen.
+const HOST_JS: &str = r#"
+window.received = [];
+window.events = [];
+window.addEventListener("message", (e) => window.received.push({ origin: e.origin, data: e.data }));
+for (const t of ["vantage:ready", "vantage:progress", "vantage:result", "vantage:resize"])
+  document.addEventListener(t, (e) => window.events.push(e.detail));
+"#;
+
+/// An article on `http://news.test` that embeds the widget of `vantage` with one line, under
+/// a CSP that names only the Vantage origin for scripts (besides its own) and frames.
+/// `listener` is bound before the browser starts (its name table is fixed at launch); the
+/// article is served once the collector's origin is known.
+async fn serve_article(listener: std::net::TcpListener, vantage: String, theme: &'static str) {
+    let csp = format!(
+        "default-src 'none'; script-src 'self' {vantage}; frame-src {vantage}; style-src 'self'; img-src 'self'"
+    );
+    let page = format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Article</title>\
+         <script src=\"/host.js\"></script></head><body><h1>Shutdown: what we know</h1>\
+         <p>Reports say several platforms are unreachable.</p>\
+         <div data-vantage-widget data-theme=\"{theme}\"></div>\
+         <script async src=\"{vantage}/static/embed.js\"></script>\
+         <p>More reporting follows.</p></body></html>"
+    );
+    let app = Router::new()
+        .route(
+            "/",
+            get(move || {
+                let (page, csp) = (page.clone(), csp.clone());
+                async move { ([(header::CONTENT_SECURITY_POLICY, csp)], axum::response::Html(page)).into_response() }
+            }),
+        )
+        .route("/host.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], HOST_JS) }));
+    listener.set_nonblocking(true).expect("a non-blocking listener");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+}
+
+async fn js(b: &Browser, script: &str) -> Value {
+    b.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
+}
+
+/// Waits until `script` (run in the current frame) returns true.
+async fn until(b: &Browser, script: &str, within: Duration, what: &str) {
+    let t0 = std::time::Instant::now();
+    while js(b, script).await != Value::Bool(true) {
+        if t0.elapsed() > within {
+            let text = js(b, "return document.body.innerText").await;
+            panic!("{what}: not within {within:?}; the frame says: {text}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn frame(b: &Browser) -> Element {
+    b.client.find(Locator::Css("[data-vantage-widget] iframe")).await.expect("the widget's frame")
+}
+
+async fn received(b: &Browser) -> Vec<Value> {
+    js(b, "return window.received").await.as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_tells_the_host_the_verdicts() {
+    let lab = Lab::new(&["abs.twimg.com", "x.com"]);
+    let healthy = lab.serve(Behaviour::Healthy).await;
+    let targets = list("widget-1", vec![x(), facebook(), own_origin_control()]);
+    let article = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the article's port");
+    let article_port = article.local_addr().expect("article address").port();
+    let net = Net::trusting(&lab)
+        .map("abs.twimg.com", healthy)
+        .map("x.com", healthy)
+        .nxdomain("www.facebook.com")
+        .map("news.test", article_port);
+    let world = World::start(&targets, Options::default(), net).await;
+    let vantage = world.site.clone();
+    let b = &world.browser;
+    serve_article(article, vantage.clone(), "light").await;
+
+    b.client.goto("http://news.test/").await.expect("open the article");
+    until(
+        b,
+        "return window.received.some(m => m.data && m.data.type === 'vantage:ready')",
+        Duration::from_secs(20),
+        "ready",
+    )
+    .await;
+    let f = frame(b).await;
+    for (attr, want) in [
+        ("sandbox", "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox"),
+        ("loading", "lazy"),
+        ("referrerpolicy", "no-referrer"),
+    ] {
+        assert_eq!(f.attr(attr).await.expect("an attribute").as_deref(), Some(want), "{attr}");
+    }
+    assert!(f.attr("title").await.expect("title").is_some_and(|t| !t.is_empty()), "a title for screen readers");
+    // The card is up and nothing was measured: no platform's server saw a connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(lab.connections(), 0, "no platform may be contacted before the click");
+    screenshot(b, "widget-before-light", DESKTOP, None).await;
+
+    f.clone().enter_frame().await.expect("enter the widget");
+    b.client.find(Locator::Css("[data-testid=run]")).await.expect("Test now").click().await.expect("click Test now");
+    until(
+        b,
+        "return document.querySelector('[data-testid=results]').dataset.state === 'done'",
+        Duration::from_secs(30),
+        "done",
+    )
+    .await;
+    let rows = js(b, "return [...document.querySelectorAll('[data-target]')].map(r => [r.dataset.target, r.dataset.verdict, r.textContent])")
+        .await;
+    let rows: Vec<(String, String, String)> = serde_json::from_value(rows).expect("rows");
+    let verdict = |id: &str| rows.iter().find(|r| r.0 == id).map(|r| r.1.clone());
+    assert_eq!(verdict("x").as_deref(), Some("reachable"), "{rows:?}");
+    assert_eq!(verdict("facebook").as_deref(), Some("blocked"), "{rows:?}");
+    assert!(rows.iter().any(|r| r.0 == "facebook" && r.2.contains("Likely blocked")), "verdicts in words: {rows:?}");
+    assert!(lab.connections() > 0, "the click measured");
+
+    b.client.enter_parent_frame().await.expect("back to the article");
+    let messages = received(b).await;
+    assert!(!messages.is_empty());
+    let mut parsed = Vec::new();
+    for m in &messages {
+        assert_eq!(m["origin"], Value::String(vantage.clone()), "every message comes from the Vantage origin: {m}");
+        let message: WidgetMessage = serde_json::from_value(m["data"].clone())
+            .unwrap_or_else(|e| panic!("{} is not a widget message: {e}", m["data"]));
+        parsed.push(message);
+    }
+    let results = parsed
+        .iter()
+        .find_map(|m| match m {
+            WidgetMessage::Result { version: 1, results } => Some(results.clone()),
+            _ => None,
+        })
+        .expect("a vantage:result message");
+    for (target, verdict) in
+        [("x", Verdict::Reachable), ("facebook", Verdict::Blocked), ("vantage", Verdict::Reachable)]
+    {
+        assert!(results.contains(&TargetVerdict { target: target.into(), verdict }), "{target}: {results:?}");
+    }
+    assert!(
+        parsed.iter().any(|m| matches!(m, WidgetMessage::Progress { .. })),
+        "progress reaches the host: {parsed:?}"
+    );
+    // The loader re-dispatches the same messages as DOM events on the element.
+    let events = js(b, "return window.events.map(e => e.type)").await;
+    assert!(events.as_array().is_some_and(|e| e.contains(&"vantage:result".into())), "{events}");
+    // The frame's height follows its content.
+    let last_height = parsed.iter().rev().find_map(|m| match m {
+        WidgetMessage::Resize { height, .. } => Some(*height),
+        _ => None,
+    });
+    let frame_height =
+        js(b, "return document.querySelector('[data-vantage-widget] iframe').getBoundingClientRect().height")
+            .await
+            .as_f64();
+    assert_eq!(last_height.map(f64::from), frame_height, "the frame is as tall as the last resize said");
+    screenshot(b, "widget-after-light", DESKTOP, None).await;
+
+    // Submitting is the reader's separate choice, and lands in the open data.
+    assert!(world.export().await.is_empty(), "nothing submitted before the reader asks");
+    frame(b).await.enter_frame().await.expect("enter the widget");
+    b.client.find(Locator::Css("[data-testid=submit]")).await.expect("submit").click().await.expect("click submit");
+    until(
+        b,
+        "return document.querySelector('[data-testid=submit-status]').dataset.state === 'sent'",
+        Duration::from_secs(10),
+        "sent",
+    )
+    .await;
+    let exported = world.exported("facebook").await.expect("facebook exported");
+    assert_eq!(exported["test_keys"]["verdict"], "blocked");
+    world.close().await;
+}
