@@ -146,6 +146,7 @@ async function run() {
     $("summary").textContent = outcome.summary;
     showRows(outcome.rows);
     $("progress").hidden = true;
+    $("run").hidden = true;
     $("done").hidden = false;
     card.dataset.state = "done";
     post(outcome.message);

@@ -21,7 +21,7 @@ use vantage_lab::targets::{facebook, list, own_origin_control, x};
 use vantage_report::widget::{TargetVerdict, WidgetMessage};
 use vantage_report::Verdict;
 
-use crate::self_test_support::{screenshot, DESKTOP};
+use crate::self_test_support::{assert_accessible, screenshot, DESKTOP};
 use crate::world::{Net, World};
 
 /// The article's own script: records what the host page receives, as a newsroom would listen.
@@ -34,29 +34,32 @@ for (const t of ["vantage:ready", "vantage:progress", "vantage:result", "vantage
 "#;
 
 /// An article on `http://news.test` that embeds the widget of `vantage` with one line, under
-/// a CSP that names only the Vantage origin for scripts (besides its own) and frames.
-/// `listener` is bound before the browser starts (its name table is fixed at launch); the
-/// article is served once the collector's origin is known.
-async fn serve_article(listener: std::net::TcpListener, vantage: String, theme: &'static str) {
+/// a CSP that names only the Vantage origin for scripts (besides its own) and frames: `/` with
+/// the light theme, `/dark` with the dark one. `listener` is bound before the browser starts
+/// (its name table is fixed at launch); the article is served once the collector's origin is
+/// known.
+async fn serve_article(listener: std::net::TcpListener, vantage: String) {
     let csp = format!(
         "default-src 'none'; script-src 'self' {vantage}; frame-src {vantage}; style-src 'self'; img-src 'self'"
     );
-    let page = format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Article</title>\
-         <script src=\"/host.js\"></script></head><body><h1>Shutdown: what we know</h1>\
-         <p>Reports say several platforms are unreachable.</p>\
-         <div data-vantage-widget data-theme=\"{theme}\"></div>\
-         <script async src=\"{vantage}/static/embed.js\"></script>\
-         <p>More reporting follows.</p></body></html>"
-    );
+    let page = |theme: &str| {
+        let csp = csp.clone();
+        let body = format!(
+            "<!doctype html><html lang=en><head><meta charset=utf-8><title>Article</title>\
+             <script src=\"/host.js\"></script></head><body><h1>Shutdown: what we know</h1>\
+             <p>Reports say several platforms are unreachable.</p>\
+             <div data-vantage-widget data-theme=\"{theme}\"></div>\
+             <script async src=\"{vantage}/static/embed.js\"></script>\
+             <p>More reporting follows.</p></body></html>"
+        );
+        move || {
+            let (csp, body) = (csp.clone(), body.clone());
+            async move { ([(header::CONTENT_SECURITY_POLICY, csp)], axum::response::Html(body)).into_response() }
+        }
+    };
     let app = Router::new()
-        .route(
-            "/",
-            get(move || {
-                let (page, csp) = (page.clone(), csp.clone());
-                async move { ([(header::CONTENT_SECURITY_POLICY, csp)], axum::response::Html(page)).into_response() }
-            }),
-        )
+        .route("/", get(page("light")))
+        .route("/dark", get(page("dark")))
         .route("/host.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], HOST_JS) }));
     listener.set_nonblocking(true).expect("a non-blocking listener");
     let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
@@ -102,7 +105,7 @@ async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_te
     let world = World::start(&targets, Options::default(), net).await;
     let vantage = world.site.clone();
     let b = &world.browser;
-    serve_article(article, vantage.clone(), "light").await;
+    serve_article(article, vantage.clone()).await;
 
     b.client.goto("http://news.test/").await.expect("open the article");
     until(
@@ -127,6 +130,7 @@ async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_te
     screenshot(b, "widget-before-light", DESKTOP, None).await;
 
     f.clone().enter_frame().await.expect("enter the widget");
+    assert_accessible(b, "widget before the click").await;
     b.client.find(Locator::Css("[data-testid=run]")).await.expect("Test now").click().await.expect("click Test now");
     until(
         b,
@@ -143,6 +147,7 @@ async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_te
     assert_eq!(verdict("facebook").as_deref(), Some("blocked"), "{rows:?}");
     assert!(rows.iter().any(|r| r.0 == "facebook" && r.2.contains("Likely blocked")), "verdicts in words: {rows:?}");
     assert!(lab.connections() > 0, "the click measured");
+    assert_accessible(b, "widget with results").await;
 
     b.client.enter_parent_frame().await.expect("back to the article");
     let messages = received(b).await;
@@ -198,5 +203,31 @@ async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_te
     .await;
     let exported = world.exported("facebook").await.expect("facebook exported");
     assert_eq!(exported["test_keys"]["verdict"], "blocked");
+
+    if std::env::var_os("VANTAGE_SCREENSHOTS").is_some() {
+        b.client.enter_parent_frame().await.expect("back to the article");
+        b.client.goto("http://news.test/dark").await.expect("open the dark article");
+        until(b, "return window.received.some(m => m.data.type === 'vantage:ready')", Duration::from_secs(20), "ready")
+            .await;
+        screenshot(b, "widget-before-dark", DESKTOP, None).await;
+        frame(b).await.enter_frame().await.expect("enter the widget");
+        b.client.find(Locator::Css("[data-testid=run]")).await.expect("Test now").click().await.expect("click");
+        until(
+            b,
+            "return document.querySelector('[data-testid=results]').dataset.state === 'done'",
+            Duration::from_secs(30),
+            "done",
+        )
+        .await;
+        b.client.enter_parent_frame().await.expect("back to the article");
+        until(
+            b,
+            "return window.received.some(m => m.data.type === 'vantage:result')",
+            Duration::from_secs(5),
+            "result",
+        )
+        .await;
+        screenshot(b, "widget-after-dark", DESKTOP, None).await;
+    }
     world.close().await;
 }
