@@ -30,25 +30,34 @@ window.received = [];
 window.events = [];
 window.addEventListener("message", (e) => window.received.push({ origin: e.origin, data: e.data }));
 for (const t of ["vantage:ready", "vantage:progress", "vantage:result", "vantage:resize"])
-  document.addEventListener(t, (e) => window.events.push(e.detail));
+  document.addEventListener(t, (e) => window.events.push({ type: e.type, lang: e.target.dataset.lang || "", detail: e.detail }));
+if (location.pathname === "/two") navigator.serviceWorker.register("/sw.js");
+"#;
+
+/// The article's own service worker: answers every request of the article through itself, as
+/// news sites' offline workers do.
+const SERVICE_WORKER: &str = r#"
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener("fetch", (e) => e.respondWith(fetch(e.request)));
 "#;
 
 /// An article on `http://news.test` that embeds the widget of `vantage` with one line, under
 /// a CSP that names only the Vantage origin for scripts (besides its own) and frames: `/` with
-/// the light theme, `/dark` with the dark one. `listener` is bound before the browser starts
+/// the light theme, `/dark` with the dark one, `/two` with two widgets (one in Urdu) under the
+/// article's own service worker. `listener` is bound before the browser starts
 /// (its name table is fixed at launch); the article is served once the collector's origin is
 /// known.
 async fn serve_article(listener: std::net::TcpListener, vantage: String) {
     let csp = format!(
         "default-src 'none'; script-src 'self' {vantage}; frame-src {vantage}; style-src 'self'; img-src 'self'"
     );
-    let page = |theme: &str| {
+    let page = |widgets: &str| {
         let csp = csp.clone();
         let body = format!(
             "<!doctype html><html lang=en><head><meta charset=utf-8><title>Article</title>\
              <script src=\"/host.js\"></script></head><body><h1>Shutdown: what we know</h1>\
-             <p>Reports say several platforms are unreachable.</p>\
-             <div data-vantage-widget data-theme=\"{theme}\"></div>\
+             <p>Reports say several platforms are unreachable.</p>{widgets}\
              <script async src=\"{vantage}/static/embed.js\"></script>\
              <p>More reporting follows.</p></body></html>"
         );
@@ -58,8 +67,15 @@ async fn serve_article(listener: std::net::TcpListener, vantage: String) {
         }
     };
     let app = Router::new()
-        .route("/", get(page("light")))
-        .route("/dark", get(page("dark")))
+        .route("/", get(page(r#"<div data-vantage-widget data-theme="light"></div>"#)))
+        .route("/dark", get(page(r#"<div data-vantage-widget data-theme="dark"></div>"#)))
+        .route(
+            "/two",
+            get(page(
+                r#"<div data-vantage-widget></div><p>Between.</p><div data-vantage-widget data-lang="ur"></div>"#,
+            )),
+        )
+        .route("/sw.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], SERVICE_WORKER) }))
         .route("/host.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], HOST_JS) }));
     listener.set_nonblocking(true).expect("a non-blocking listener");
     let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
@@ -229,5 +245,65 @@ async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_te
         .await;
         screenshot(b, "widget-after-dark", DESKTOP, None).await;
     }
+    world.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_widgets_on_an_article_with_its_own_service_worker_each_answer_for_themselves() {
+    let lab = Lab::new(&["abs.twimg.com", "x.com"]);
+    let healthy = lab.serve(Behaviour::Healthy).await;
+    let targets = list("widget-2", vec![x(), facebook(), own_origin_control()]);
+    let article = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the article's port");
+    let article_port = article.local_addr().expect("article address").port();
+    let net = Net::trusting(&lab)
+        .map("abs.twimg.com", healthy)
+        .map("x.com", healthy)
+        .nxdomain("www.facebook.com")
+        .map("news.test", article_port)
+        .secure("http://news.test");
+    let world = World::start(&targets, Options::default(), net).await;
+    let b = &world.browser;
+    serve_article(article, world.site.clone()).await;
+
+    b.client.goto("http://news.test/two").await.expect("open the article");
+    until(b, "return !!navigator.serviceWorker.controller", Duration::from_secs(20), "the article's worker in control")
+        .await;
+    b.client.refresh().await.expect("reload under the worker");
+    until(b, "return !!navigator.serviceWorker.controller", Duration::from_secs(20), "still in control").await;
+    until(
+        b,
+        "return window.events.filter(e => e.type === 'vantage:ready').length === 2",
+        Duration::from_secs(20),
+        "both widgets ready",
+    )
+    .await;
+    let frames = b.client.find_all(Locator::Css("[data-vantage-widget] iframe")).await.expect("the frames");
+    assert_eq!(frames.len(), 2, "one frame per widget, none twice");
+    assert_eq!(lab.connections(), 0, "no platform contacted before a click");
+
+    frames[1].clone().enter_frame().await.expect("enter the Urdu widget");
+    let (dir, title) = serde_json::from_value::<(String, String)>(
+        js(b, "return [document.documentElement.dir, document.querySelector('h1').textContent]").await,
+    )
+    .expect("direction and title");
+    assert_eq!(dir, "rtl");
+    assert!(title.contains("سوشل میڈیا"), "{title}");
+    b.client.find(Locator::Css("[data-testid=run]")).await.expect("Test now").click().await.expect("click");
+    until(
+        b,
+        "return document.querySelector('[data-testid=results]').dataset.state === 'done'",
+        Duration::from_secs(30),
+        "done",
+    )
+    .await;
+    b.client.enter_parent_frame().await.expect("back to the article");
+    until(b, "return window.events.some(e => e.type === 'vantage:result')", Duration::from_secs(5), "result").await;
+    let results =
+        js(b, "return window.events.filter(e => e.type === 'vantage:result').map(e => [e.lang, e.detail])").await;
+    let results: Vec<(String, WidgetMessage)> = serde_json::from_value(results).expect("result events");
+    assert_eq!(results.len(), 1, "only the widget that ran reports: {results:?}");
+    assert_eq!(results[0].0, "ur", "the result arrives on the element of the widget that ran");
+    let WidgetMessage::Result { results: verdicts, .. } = &results[0].1 else { panic!("{results:?}") };
+    assert!(verdicts.contains(&TargetVerdict { target: "facebook".into(), verdict: Verdict::Blocked }), "{verdicts:?}");
     world.close().await;
 }

@@ -17,12 +17,14 @@ pub struct Net {
     rules: Vec<String>,
     trusted_spki: Vec<String>,
     trusted_ca_pem: Vec<String>,
+    /// Plain-HTTP origins treated as secure contexts besides the page's (service workers).
+    secure: Vec<String>,
 }
 
 impl Net {
     /// A network whose TLS servers are `lab`'s (Chromium trusts its key, Firefox its CA).
     pub fn trusting(lab: &Lab) -> Net {
-        Net { rules: Vec::new(), trusted_spki: vec![lab.spki.clone()], trusted_ca_pem: vec![lab.ca_pem()] }
+        Net { trusted_spki: vec![lab.spki.clone()], trusted_ca_pem: vec![lab.ca_pem()], ..Net::default() }
     }
 
     /// `host` resolves to a loopback server on `port`.
@@ -34,6 +36,12 @@ impl Net {
     /// `host` does not resolve.
     pub fn nxdomain(mut self, host: &str) -> Net {
         self.rules.push(format!("MAP {host} ~NOTFOUND"));
+        self
+    }
+
+    /// `origin` (plain HTTP) counts as a secure context, as HTTPS would.
+    pub fn secure(mut self, origin: &str) -> Net {
+        self.secure.push(origin.to_string());
         self
     }
 
@@ -65,7 +73,7 @@ pub async fn browser_in(kind: BrowserKind, page_origin: &str, page_port: u16, ne
         resolver_rules,
         trusted_spki: net.trusted_spki,
         trusted_ca_pem: net.trusted_ca_pem,
-        secure_origins: vec![page_origin.to_string()],
+        secure_origins: [page_origin.to_string()].into_iter().chain(net.secure).collect(),
     };
     Browser::start(kind, config).await
 }
