@@ -63,11 +63,15 @@ async fn every_request_is_unique_so_no_cache_answers() {
 
 #[wasm_bindgen_test]
 async fn a_run_decides_verdicts_by_the_shared_rules() {
-    let list: TargetList = serde_json::from_str(
-        r#"{"version":"web-1","targets":[
-            {"id":"tampered","name":"T","category":"GRP","images":["/static/style.css"],"fetch":"/static/style.css"},
-            {"id":"control","name":"C","category":"CTRL","control":true,"images":["/static/control.png"],"fetch":"/static/control.png"}]}"#,
-    )
+    // The control by an absolute URL: a path on the page's own origin is no control of the
+    // connection (it proves only that the page loaded), and the runner serves one origin only.
+    let origin = web_sys::window().unwrap().location().origin().unwrap();
+    let control = format!("{origin}/static/control.png");
+    let list: TargetList = serde_json::from_str(&format!(
+        r#"{{"version":"web-1","targets":[
+            {{"id":"tampered","name":"T","category":"GRP","images":["/static/style.css"],"fetch":"/static/style.css"}},
+            {{"id":"control","name":"C","category":"CTRL","control":true,"images":["{control}"],"fetch":"{control}"}}]}}"#,
+    ))
     .unwrap();
     let finished = std::cell::RefCell::new(Vec::new());
     let plan = Plan { trials: 2, deadline_ms: DEADLINE, concurrency: 2 };

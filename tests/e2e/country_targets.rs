@@ -8,7 +8,7 @@ use std::time::Duration;
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::Options;
 use vantage_lab::geoip::write_db;
-use vantage_lab::targets::{list, own_origin_control, target};
+use vantage_lab::targets::{lab_control, list, own_origin_control, target, CONTROL_HOST};
 use vantage_report::TargetList;
 
 use crate::world::{Net, World};
@@ -19,6 +19,7 @@ fn global() -> TargetList {
         vec![
             target("x", "X", "GRP", "https://abs.twimg.com/favicons/twitter.3.ico", "https://x.com/"),
             own_origin_control(),
+            lab_control(),
         ],
     )
 }
@@ -51,7 +52,7 @@ async fn a_visitor_from_pakistan_measures_pakistans_additions() {
     let healthy = lab.serve(Behaviour::Healthy).await;
     let net = ["abs.twimg.com", "x.com", "www.dawn.com", "www.aparat.com"]
         .into_iter()
-        .fold(Net::trusting(&lab), |net, host| net.map(host, healthy));
+        .fold(Net::trusting(&lab).map(CONTROL_HOST, healthy), |net, host| net.map(host, healthy));
     let options = Options {
         country_dir: Some(countries.path().into()),
         geoip_country: Some(country_db),

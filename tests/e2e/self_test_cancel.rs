@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 use vantage_lab::collector::Options;
-use vantage_lab::targets::{list, own_origin_control, x};
+use vantage_lab::targets::{lab_control, list, own_origin_control, x, CONTROL_HOST};
 use vantage_report::TargetList;
 
 use crate::self_test_support::wait_for;
 use crate::world::{Net, World};
 
 fn targets() -> TargetList {
-    list("cancel-1", vec![x(), own_origin_control()])
+    list("cancel-1", vec![x(), own_origin_control(), lab_control()])
 }
 
 /// A black hole that keeps count: accepts, reads and never answers, and knows how many
@@ -58,9 +58,12 @@ impl Hole {
 async fn cancel_stops_every_probe_within_100_ms() {
     let hole = Hole::default();
     let port = hole.serve().await;
-    let world =
-        World::start(&targets(), Options::default(), Net::default().map("abs.twimg.com", port).map("x.com", port))
-            .await;
+    let world = World::start(
+        &targets(),
+        Options::default(),
+        Net::default().map("abs.twimg.com", port).map("x.com", port).map(CONTROL_HOST, port),
+    )
+    .await;
     let b = &world.browser;
     let page = world.open_page().await;
     b.client

@@ -9,7 +9,7 @@ use serde_json::Value;
 use vantage_lab::browser::Browser;
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::Options;
-use vantage_lab::targets::{facebook, list, own_origin_control, target, x};
+use vantage_lab::targets::{facebook, lab_control, list, own_origin_control, target, x, CONTROL_HOST};
 use vantage_report::TargetList;
 
 use crate::self_test_support::{assert_accessible, left, screenshot, wait_for, DESKTOP, PHONE};
@@ -31,6 +31,7 @@ fn targets() -> TargetList {
                 "https://www.instagram.com/favicon.ico",
             ),
             own_origin_control(),
+            lab_control(),
         ],
     )
 }
@@ -80,7 +81,7 @@ async fn check_language(world: &World, lang: &str) {
     wait_for(b, r#"[data-testid="results"][data-state="done"]"#, Duration::from_secs(20)).await;
     let verdicts =
         js(b, "return [...document.querySelectorAll('[data-target]')].map(r => r.dataset.verdict).join(' ')").await;
-    assert_eq!(verdicts, "reachable blocked timeout reachable");
+    assert_eq!(verdicts, "reachable blocked timeout reachable reachable");
     let (first, last) = (left(b, "thead th:first-child").await, left(b, "thead th:last-child").await);
     if rtl {
         assert!(first > last, "the Urdu table mirrors: its first column is on the right ({first} vs {last})");
@@ -99,6 +100,7 @@ async fn english_and_urdu_pages_pass_axe_in_every_state_and_urdu_mirrors() {
     let healthy = lab.serve(Behaviour::Slow { delay_ms: 300 }).await;
     let hole = lab.serve(Behaviour::Blackhole).await;
     let net = Net::trusting(&lab)
+        .map(CONTROL_HOST, healthy)
         .map("abs.twimg.com", healthy)
         .map("x.com", healthy)
         .map("www.instagram.com", hole)

@@ -9,14 +9,14 @@ use std::time::Duration;
 use tokio::task::AbortHandle;
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::{Collector, Options};
-use vantage_lab::targets::{list, own_origin_control, x};
+use vantage_lab::targets::{lab_control, list, own_origin_control, x, CONTROL_HOST};
 use vantage_report::TargetList;
 
 use crate::self_test_support::{screenshot, wait_for, DESKTOP};
 use crate::world::{browser, browser_turn, Net};
 
 fn targets() -> TargetList {
-    list("resilience-1", vec![x(), own_origin_control()])
+    list("resilience-1", vec![x(), own_origin_control(), lab_control()])
 }
 
 /// The way to the collector, which the test can cut (every connection reset, new ones
@@ -82,7 +82,12 @@ async fn a_collector_that_goes_away_gets_the_report_later_and_once() {
     let collector = Collector::start_with(&targets(), Options::default()).await;
     let (gate, port) = Gate::start(collector.port).await;
     let site = format!("http://vantage.test:{port}");
-    let b = browser(&site, port, Net::trusting(&lab).map("abs.twimg.com", healthy).map("x.com", healthy)).await;
+    let b = browser(
+        &site,
+        port,
+        Net::trusting(&lab).map(CONTROL_HOST, healthy).map("abs.twimg.com", healthy).map("x.com", healthy),
+    )
+    .await;
     let page = vantage_lab::page::SelfTestPage::open(&b.client, &format!("{site}/")).await;
     page.consent_and_run().await;
     page.wait_done(Duration::from_secs(20)).await;
@@ -97,7 +102,7 @@ async fn a_collector_that_goes_away_gets_the_report_later_and_once() {
     wait_for(&b, r#"[data-testid="retry"]"#, Duration::from_secs(1)).await;
     assert_eq!(
         b.client.execute(r#"return document.querySelectorAll('[data-target]').length"#, vec![]).await.unwrap(),
-        2,
+        3,
         "the result stays on the page"
     );
     screenshot(&b, "submit-unreachable-en-desktop", DESKTOP, Some(".submit")).await;
@@ -126,7 +131,7 @@ async fn a_collector_that_goes_away_gets_the_report_later_and_once() {
     assert_eq!(code, 200);
     let lines: Vec<serde_json::Value> = export.lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
     let ids: std::collections::BTreeSet<&str> = lines.iter().filter_map(|l| l["report_id"].as_str()).collect();
-    assert_eq!((ids.len(), lines.len()), (1, 2), "stored once: {export}");
+    assert_eq!((ids.len(), lines.len()), (1, 3), "stored once: {export}");
     let id = ids.iter().next().unwrap();
     assert!(message.contains(id), "the page names the stored report: {message}");
     b.close().await;

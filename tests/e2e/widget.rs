@@ -17,7 +17,7 @@ use serde_json::Value;
 use vantage_lab::browser::Browser;
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::Options;
-use vantage_lab::targets::{facebook, list, own_origin_control, x};
+use vantage_lab::targets::{facebook, lab_control, list, own_origin_control, x, CONTROL_HOST};
 use vantage_report::widget::{TargetVerdict, WidgetMessage};
 use vantage_report::Verdict;
 
@@ -110,10 +110,11 @@ async fn received(b: &Browser) -> Vec<Value> {
 async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_tells_the_host_the_verdicts() {
     let lab = Lab::new(&["abs.twimg.com", "x.com"]);
     let healthy = lab.serve(Behaviour::Healthy).await;
-    let targets = list("widget-1", vec![x(), facebook(), own_origin_control()]);
+    let targets = list("widget-1", vec![x(), facebook(), own_origin_control(), lab_control()]);
     let article = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the article's port");
     let article_port = article.local_addr().expect("article address").port();
     let net = Net::trusting(&lab)
+        .map(CONTROL_HOST, healthy)
         .map("abs.twimg.com", healthy)
         .map("x.com", healthy)
         .nxdomain("www.facebook.com")
@@ -252,10 +253,11 @@ async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_te
 async fn two_widgets_on_an_article_with_its_own_service_worker_each_answer_for_themselves() {
     let lab = Lab::new(&["abs.twimg.com", "x.com"]);
     let healthy = lab.serve(Behaviour::Healthy).await;
-    let targets = list("widget-2", vec![x(), facebook(), own_origin_control()]);
+    let targets = list("widget-2", vec![x(), facebook(), own_origin_control(), lab_control()]);
     let article = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the article's port");
     let article_port = article.local_addr().expect("article address").port();
     let net = Net::trusting(&lab)
+        .map(CONTROL_HOST, healthy)
         .map("abs.twimg.com", healthy)
         .map("x.com", healthy)
         .nxdomain("www.facebook.com")

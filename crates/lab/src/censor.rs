@@ -122,9 +122,11 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// A lab whose certificates name `hosts`.
+    /// A lab whose certificates name `hosts` and [`crate::targets::CONTROL_HOST`].
     pub fn new(hosts: &[&str]) -> Lab {
-        let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+        // Every lab can serve the independent control of the small lists.
+        let hosts: Vec<String> =
+            hosts.iter().copied().chain([crate::targets::CONTROL_HOST]).map(|h| h.to_string()).collect();
         let trusted = Authority::new("Vantage censor lab CA");
         let (tls, spki) = trusted.issue(&hosts);
         let (untrusted_tls, _) = Authority::new("Untrusted CA").issue(&hosts);

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use vantage_report::{Reason, Target, TargetList, Verdict};
 
 use crate::censor::{closed_port, Behaviour, Lab, BIG_PATH};
-use crate::targets::{list, target, with_throughput};
+use crate::targets::{list, own_origin_control, target, with_throughput};
 
 /// What a censor does to one platform's hosts (or, in `offline`, to the controls as well).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +96,9 @@ impl Scenario {
     }
 }
 
-/// The lab's targets: four platforms of 17 December 2023, one neutral site, two controls.
-pub const ALL_TARGETS: [&str; 7] = ["x", "facebook", "instagram", "youtube", "wikipedia", "cdn_a", "cdn_b"];
+/// The lab's targets: four platforms of 17 December 2023, one neutral site, two independent
+/// controls and, as on every page, the page's own origin (which proves only that the page loaded).
+pub const ALL_TARGETS: [&str; 8] = ["x", "facebook", "instagram", "youtube", "wikipedia", "cdn_a", "cdn_b", "vantage"];
 
 const BLOCKED: ReasonKind = ReasonKind::FailedFast;
 const OFFLINE: ReasonKind = ReasonKind::ControlsFailed;
@@ -168,7 +169,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "offline",
-        behaviour: "controls fail too",
+        behaviour: "every name but the page's own fails, controls too (Iran, November 2019)",
         censor: &[
             ("x", Censor::Nxdomain),
             ("facebook", Censor::Nxdomain),
@@ -187,6 +188,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ("wikipedia", Verdict::Inconclusive, OFFLINE),
             ("cdn_a", Verdict::Inconclusive, OFFLINE),
             ("cdn_b", Verdict::Inconclusive, OFFLINE),
+            ("vantage", Verdict::Inconclusive, OFFLINE),
         ],
     },
     Scenario {
@@ -230,6 +232,8 @@ pub fn hosts(target: &str) -> &'static [&'static str] {
         "wikipedia" => &["www.wikipedia.org"],
         "cdn_a" => &["cdn.jsdelivr.net"],
         "cdn_b" => &["cdnjs.cloudflare.com"],
+        // Served by the collector, at the page's own origin.
+        "vantage" => &[],
         _ => panic!("unknown lab target {target}"),
     }
 }
@@ -301,6 +305,7 @@ pub fn target_list(big_bytes: u64) -> TargetList {
                 ),
                 "cdnjs.cloudflare.com",
             ),
+            own_origin_control(),
         ],
     )
 }

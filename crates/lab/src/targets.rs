@@ -38,7 +38,18 @@ pub fn facebook() -> Target {
     target("facebook", "Facebook", "GRP", url, url)
 }
 
+/// The host of [`lab_control`]; every lab's certificate names it.
+pub const CONTROL_HOST: &str = "control.lab.test";
+
+/// An independent control, as the shipped list's CDNs are: a site of its own, served by the
+/// lab (map [`CONTROL_HOST`] to a healthy lab server). Without one, a run proves nothing.
+pub fn lab_control() -> Target {
+    let url = "https://control.lab.test/favicon.ico";
+    target("cdn", "Control CDN", "CTRL", url, url)
+}
+
 /// The control every page has: the collector's own origin (the page's `/static/control.png`).
+/// It shows the page itself loaded, and is no control of the connection on its own.
 pub fn own_origin_control() -> Target {
     target("vantage", "Control", "CTRL", "/static/control.png", "/static/control.png")
 }

@@ -19,5 +19,7 @@ pub mod wire;
 pub use evidence::{Attempt, Outcome, Phases, ProbeKind, TimingSource};
 pub use report::{measurements_from, BrowserInfo, Measurement, Report, ValidationError, SCHEMA_VERSION};
 pub use target::{Asset, Target, TargetList};
-pub use verdict::{decide, throughput, ControlStatus, Decision, Reason, RunContext, Throughput, Verdict};
+pub use verdict::{
+    decide, is_independent_control, throughput, ControlStatus, Decision, Reason, RunContext, Throughput, Verdict,
+};
 pub use wire::{CountryCode, ErrorBody, ErrorCode, Stored};

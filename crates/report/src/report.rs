@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::evidence::Attempt;
 use crate::target::{check_url, is_valid_id, TargetList, MAX_ASSET_BYTES, MAX_TARGETS};
 use crate::timestamp::parse_utc;
-use crate::verdict::{decide, Reason, RunContext, Verdict};
+use crate::verdict::{decide, is_independent_control, Reason, RunContext, Verdict};
 
 /// The report schema this crate speaks.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -112,7 +112,11 @@ impl Measurement {
 /// deciding each verdict by the shared rules against the run's controls.
 pub fn measurements_from(list: &TargetList, attempts: Vec<Vec<Attempt>>, deadline_ms: f64) -> Vec<Measurement> {
     let ctx = RunContext::from_controls(
-        list.targets.iter().zip(&attempts).filter(|(t, _)| t.control).map(|(_, a)| a.as_slice()),
+        list.targets
+            .iter()
+            .zip(&attempts)
+            .filter(|(t, _)| t.control && t.images.first().is_some_and(|u| is_independent_control(u)))
+            .map(|(_, a)| a.as_slice()),
         deadline_ms,
     );
     list.targets
@@ -266,10 +270,13 @@ impl Report {
         Ok(())
     }
 
-    /// What this run's verdicts were decided against: its controls and deadline.
+    /// What this run's verdicts were decided against: its independent controls and deadline.
     pub fn run_context(&self) -> RunContext {
         RunContext::from_controls(
-            self.measurements.iter().filter(|m| m.control).map(|m| m.attempts.as_slice()),
+            self.measurements
+                .iter()
+                .filter(|m| m.control && is_independent_control(&m.input))
+                .map(|m| m.attempts.as_slice()),
             self.deadline_ms,
         )
     }
@@ -316,7 +323,7 @@ mod tests {
         let list: TargetList = serde_json::from_str(
             r#"{"version":"1","targets":[
                 {"id":"x","name":"X","category":"GRP","images":["https://x.example/i.png"],"fetch":"https://x.example/"},
-                {"id":"c","name":"C","category":"CTRL","control":true,"images":["/c.png"],"fetch":"/c.png"}]}"#,
+                {"id":"c","name":"C","category":"CTRL","control":true,"images":["https://c.example/c.png"],"fetch":"https://c.example/"}]}"#,
         )
         .unwrap();
         let fail =
@@ -330,6 +337,31 @@ mod tests {
         assert_eq!((ms[1].verdict, ms[1].control), (Verdict::Reachable, true));
         let ms = measurements_from(&list, vec![fail(), fail()], 5000.0);
         assert!(ms.iter().all(|m| m.verdict == Verdict::Inconclusive));
+    }
+
+    /// Every name but the page's own fails (Iran, November 2019): the own-origin control loads,
+    /// the independent one does not, and nothing may be called blocked.
+    #[test]
+    fn a_run_where_only_the_page_own_origin_loads_is_inconclusive_for_every_platform() {
+        let list: TargetList = serde_json::from_str(
+            r#"{"version":"1","targets":[
+                {"id":"x","name":"X","category":"GRP","images":["https://x.example/i.png"],"fetch":"https://x.example/"},
+                {"id":"own","name":"This site","category":"CTRL","control":true,"images":["/c.png"],"fetch":"/c.png"},
+                {"id":"c","name":"C","category":"CTRL","control":true,"images":["https://c.example/i.png"],"fetch":"https://c.example/"}]}"#,
+        )
+        .unwrap();
+        let fail =
+            || vec![attempt(ProbeKind::Image, Outcome::Error, 40.0), attempt(ProbeKind::Fetch, Outcome::Error, 40.0)];
+        let ok = || vec![attempt(ProbeKind::Image, Outcome::Ok, 9.0), attempt(ProbeKind::Fetch, Outcome::Ok, 9.0)];
+        let ms = measurements_from(&list, vec![fail(), ok(), fail()], 5000.0);
+        assert!(ms.iter().all(|m| m.verdict == Verdict::Inconclusive), "{ms:?}");
+        // The collector re-derives the same from the report alone.
+        let mut r = report();
+        r.measurements = ms;
+        assert_eq!(r.run_context().controls, crate::ControlStatus::Failed);
+        // With the independent control loading, the platform's failure is a block again.
+        let ms = measurements_from(&list, vec![fail(), ok(), ok()], 5000.0);
+        assert_eq!(ms[0].verdict, Verdict::Blocked);
     }
 
     #[test]

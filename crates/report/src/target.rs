@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::verdict::is_independent_control;
+
 /// A versioned list of targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,8 +227,12 @@ impl TargetList {
                 }
             }
         }
-        if !self.targets.iter().any(|t| t.control) {
-            out.push(err("targets", "needs at least one control (\"control\": true)"));
+        if !self.targets.iter().any(|t| t.control && t.images.first().is_some_and(|u| is_independent_control(u))) {
+            out.push(err(
+                "targets",
+                "needs at least one control on a site of its own (\"control\": true, an https:// image): \
+                 the page's own origin proves only that the page loaded",
+            ));
         }
         out
     }
@@ -274,8 +280,8 @@ mod tests {
                     name: "Vantage".into(),
                     category: "CTRL".into(),
                     control: true,
-                    images: vec!["/static/control.png".into()],
-                    fetch: "/static/control.png".into(),
+                    images: vec!["https://cdn.example/control.png".into()],
+                    fetch: "https://cdn.example/control.png".into(),
                     throughput: None,
                 },
             ],
@@ -285,6 +291,22 @@ mod tests {
     #[test]
     fn a_good_list_passes() {
         assert_eq!(list().validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_page_own_origin_is_no_control_of_its_own() {
+        let mut l = list();
+        l.targets[1].images = vec!["/static/control.png".into()];
+        let e = l.validate().unwrap_err();
+        assert!(e.field == "targets" && e.detail.contains("own origin"), "{e}");
+        // Beside an independent control it is welcome (it tells the page itself loaded).
+        let mut both = list();
+        both.targets.push(Target {
+            id: "own".into(),
+            images: vec!["/static/control.png".into()],
+            ..l.targets[1].clone()
+        });
+        assert_eq!(both.validate(), Ok(()));
     }
 
     #[test]

@@ -73,10 +73,20 @@ const MIN_TRANSFER_MS: f64 = 1.0;
 /// Whether the run's controls loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControlStatus {
-    /// At least one control loaded its image.
+    /// At least one independent control loaded its image.
     Ok,
-    /// No control loaded: the visitor's network, not a censor, may be at fault.
+    /// No independent control loaded (or the run had none): the visitor's network, not a
+    /// censor, may be at fault.
     Failed,
+}
+
+/// Whether a control at `url` (its first image) can vouch for the visitor's connection: an
+/// absolute URL of a site of its own. A path on the page's own origin (`/static/control.png`)
+/// proves only that the page itself loaded: in a shutdown that keeps domestic servers up while
+/// the rest of the world is cut off (Iran, November 2019) it loads when nothing else does, and
+/// counting it would turn lost international connectivity into "blocked" for every platform.
+pub fn is_independent_control(url: &str) -> bool {
+    !url.starts_with('/')
 }
 
 impl ControlStatus {

@@ -23,7 +23,7 @@ fn valid() -> Value {
             {"target_id": "x", "input": "https://x.example/i.png", "control": false, "verdict": "blocked",
              "reason": {"kind": "failed_fast", "failed": 1, "attempts": 1, "slowest_ms": 40.0},
              "attempts": [{"probe": "image", "outcome": "error", "duration_ms": 40.0, "trial": 0, "cold": true, "timing": "clock"}]},
-            {"target_id": "c", "input": "/c.png", "control": true, "verdict": "reachable",
+            {"target_id": "c", "input": "https://c.example/c.png", "control": true, "verdict": "reachable",
              "reason": {"kind": "all_succeeded", "attempts": 1, "slowest_ms": 9.0},
              "attempts": [{"probe": "image", "outcome": "ok", "duration_ms": 9.0, "trial": 0, "cold": true, "timing": "resource_timing"}]}
         ]
