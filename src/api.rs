@@ -66,6 +66,69 @@ pub async fn fetch_targets() -> Result<TargetList, String> {
     TargetList::from_deserializer(serde_wasm_bindgen::Deserializer::from(value)).map_err(|e| refused(e.to_string()))
 }
 
+/// The crowd's recent picture for the visitor's own country and network
+/// (`GET /api/v1/nearby`): per target, sums over the window's cells above the threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nearby {
+    pub country: Option<String>,
+    pub min_reports: u32,
+    pub country_cells: Vec<NearbyCell>,
+    pub network_cells: Vec<NearbyCell>,
+}
+
+/// One target's sums in [`Nearby`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearbyCell {
+    pub target: String,
+    /// Reports with a verdict other than inconclusive, and those that found a disruption.
+    pub decided: u32,
+    pub disrupted: u32,
+}
+
+/// A field of a parsed JSON object (read by hand: a derived deserializer costs the page more
+/// than the few fields it reads).
+fn field(object: &wasm_bindgen::JsValue, name: &str) -> wasm_bindgen::JsValue {
+    js_sys::Reflect::get(object, &name.into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+}
+
+fn count(object: &wasm_bindgen::JsValue, name: &str) -> u32 {
+    field(object, name).as_f64().filter(|n| n.is_finite() && *n >= 0.0).map_or(0, |n| n as u32)
+}
+
+fn cells(object: &wasm_bindgen::JsValue, name: &str) -> Vec<NearbyCell> {
+    let list = field(object, name);
+    if !js_sys::Array::is_array(&list) {
+        return Vec::new();
+    }
+    js_sys::Array::from(&list)
+        .iter()
+        .filter_map(|c| {
+            Some(NearbyCell {
+                target: field(&c, "target").as_string()?,
+                decided: count(&c, "decided"),
+                disrupted: count(&c, "disrupted"),
+            })
+        })
+        .collect()
+}
+
+/// Reads the crowd's recent picture for the visitor's own place (aggregates only).
+pub async fn nearby() -> Result<Nearby, String> {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    let (response, body) = send(&format!("{}?hours=2", path::NEARBY), &init).await?;
+    if !response.ok() {
+        return Err(describe_failure(&response, &body));
+    }
+    let v = js_sys::JSON::parse(&body).map_err(|_| "not JSON".to_string())?;
+    Ok(Nearby {
+        country: field(&v, "country").as_string(),
+        min_reports: count(&v, "min_reports"),
+        country_cells: cells(&v, "country_cells"),
+        network_cells: cells(&v, "network_cells"),
+    })
+}
+
 /// A report as the collector takes it (and as the visitor downloads it).
 pub fn report_json(report: &Report) -> String {
     to_json(report).unwrap_or_default()

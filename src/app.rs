@@ -13,6 +13,7 @@
 
 mod bars;
 mod consent;
+mod crowd;
 mod language;
 mod results;
 mod share;
@@ -228,6 +229,7 @@ pub fn App() -> impl IntoView {
                 </Show>
             </div>
             <results::Results rows run_state report heading=results_heading/>
+            <crowd::Crowd rows report/>
             <submit::Submit report/>
         </main>
     }

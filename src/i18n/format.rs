@@ -21,6 +21,13 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn select(this: &PluralRules, n: f64) -> String;
 
+    #[wasm_bindgen(js_namespace = Intl, js_name = DisplayNames)]
+    type DisplayNames;
+    #[wasm_bindgen(constructor, js_namespace = Intl, js_class = "DisplayNames", catch)]
+    fn new(locale: &str, options: &JsValue) -> Result<DisplayNames, JsValue>;
+    #[wasm_bindgen(method, js_name = of, catch)]
+    fn of(this: &DisplayNames, code: &str) -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(js_namespace = Intl, js_name = DateTimeFormat)]
     type DateTimeFormat;
     #[wasm_bindgen(constructor, js_namespace = Intl, js_class = "DateTimeFormat", catch)]
@@ -88,4 +95,13 @@ pub fn datetime(lang: &str, iso: &str) -> String {
     DateTimeFormat::new(lang, &options(r#"{"dateStyle":"medium","timeStyle":"short"}"#))
         .map(|f| f.format_date(&date))
         .unwrap_or_else(|_| iso.to_string())
+}
+
+/// A country's name in `lang` from its ISO 3166-1 code (the code itself where the browser has no name).
+pub fn region(lang: &str, code: &str) -> String {
+    DisplayNames::new(lang, &options(r#"{"type":"region"}"#))
+        .ok()
+        .and_then(|d| d.of(code).ok())
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| code.to_string())
 }

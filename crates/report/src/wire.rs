@@ -13,6 +13,8 @@ pub mod path {
     pub const EXPORT: &str = "/api/v1/export";
     pub const AGGREGATES: &str = "/api/v1/aggregates";
     pub const EVENTS: &str = "/api/v1/events";
+    /// The recent crowd picture of the requester's own country and network (`?hours=1..24`).
+    pub const NEARBY: &str = "/api/v1/nearby";
     pub const HEALTH: &str = "/healthz";
     pub const METRICS: &str = "/metrics";
 }
