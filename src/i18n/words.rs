@@ -40,6 +40,14 @@ pub fn reason(c: &Catalogue, r: &Reason) -> String {
         Reason::NotAnImage { fetches_ok, images_failed } => {
             c.fmt("reason.not_an_image", &[("fetches_ok", &n(*fetches_ok)), ("images_failed", &n(*images_failed))])
         }
+        Reason::ImagesHung { fetches_ok, images_timed_out, deadline_ms } => c.fmt(
+            "reason.images_hung",
+            &[
+                ("fetches_ok", &n(*fetches_ok)),
+                ("images_timed_out", &n(*images_timed_out)),
+                ("deadline", &c.seconds(deadline_ms / 1000.0)),
+            ],
+        ),
         Reason::SlowerThanControls { kbps, control_kbps, completed } => c.fmt(
             if *completed { "reason.slower" } else { "reason.slower_unfinished" },
             &[("rate", &c.rate(*kbps)), ("control_rate", &c.rate(*control_kbps))],

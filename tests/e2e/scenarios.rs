@@ -119,6 +119,7 @@ scenarios!(
     tls_wrong_cert,
     blockpage,
     throttled,
+    content_host_blackhole,
     slow_but_fine,
     offline,
     local_block,

@@ -24,6 +24,8 @@ pub enum Censor {
     Throttle,
     /// 800 ms added before every answer, full bandwidth.
     Slow,
+    /// Only the host the platform serves its images from is black-holed; its main host works.
+    ContentHostBlackhole,
 }
 
 /// The kind of evidence behind a verdict: [`Reason`] without its numbers.
@@ -34,6 +36,7 @@ pub enum ReasonKind {
     FailedFast,
     HungUntilDeadline,
     NotAnImage,
+    ImagesHung,
     SlowerThanControls,
     RefusedByPagePolicy,
     ControlsFailed,
@@ -47,6 +50,7 @@ impl ReasonKind {
             Reason::FailedFast { .. } => ReasonKind::FailedFast,
             Reason::HungUntilDeadline { .. } => ReasonKind::HungUntilDeadline,
             Reason::NotAnImage { .. } => ReasonKind::NotAnImage,
+            Reason::ImagesHung { .. } => ReasonKind::ImagesHung,
             Reason::SlowerThanControls { .. } => ReasonKind::SlowerThanControls,
             Reason::RefusedByPagePolicy { .. } => ReasonKind::RefusedByPagePolicy,
             Reason::ControlsFailed => ReasonKind::ControlsFailed,
@@ -61,6 +65,7 @@ impl ReasonKind {
             ReasonKind::FailedFast => "failed_fast",
             ReasonKind::HungUntilDeadline => "hung_until_deadline",
             ReasonKind::NotAnImage => "not_an_image",
+            ReasonKind::ImagesHung => "images_hung",
             ReasonKind::SlowerThanControls => "slower_than_controls",
             ReasonKind::RefusedByPagePolicy => "refused_by_page_policy",
             ReasonKind::ControlsFailed => "controls_failed",
@@ -159,6 +164,13 @@ pub const SCENARIOS: &[Scenario] = &[
         censor: &[("x", Censor::Throttle)],
         policy_omits: &[],
         expected: &[("x", Verdict::Throttled, ReasonKind::SlowerThanControls)],
+    },
+    Scenario {
+        name: "content_host_blackhole",
+        behaviour: "X's image host accepts and never answers; x.com answers",
+        censor: &[("x", Censor::ContentHostBlackhole)],
+        policy_omits: &[],
+        expected: &[("x", Verdict::Timeout, ReasonKind::ImagesHung)],
     },
     Scenario {
         name: "slow_but_fine",
@@ -348,13 +360,33 @@ impl Servers {
             Some(Censor::Blockpage) => self.blockpage,
             Some(Censor::Throttle) => self.throttled,
             Some(Censor::Slow) => self.slow,
+            Some(Censor::ContentHostBlackhole) => self.blackhole,
         };
         format!("MAP {host} 127.0.0.1:{port}")
     }
 
     /// Rules for every lab host under `scenario`.
     pub fn rules(&self, scenario: &Scenario) -> Vec<String> {
-        ALL_TARGETS.iter().flat_map(|t| hosts(t).iter().map(move |h| self.rule(h, scenario.censor_of(t)))).collect()
+        let list = target_list(0);
+        let image_host = |t: &str| -> Option<String> {
+            let url = list.targets.iter().find(|x| x.id == t)?.images.first()?;
+            Some(url.strip_prefix("https://")?.split('/').next()?.to_string())
+        };
+        ALL_TARGETS
+            .iter()
+            .flat_map(|t| {
+                let images_from = image_host(t);
+                hosts(t).iter().map(move |h| {
+                    let censor = match scenario.censor_of(t) {
+                        Some(Censor::ContentHostBlackhole) => {
+                            (images_from.as_deref() == Some(*h)).then_some(Censor::Blackhole)
+                        }
+                        other => other,
+                    };
+                    self.rule(h, censor)
+                })
+            })
+            .collect()
     }
 }
 

@@ -175,6 +175,10 @@ pub enum Reason {
     HungUntilDeadline { timed_out: u32, attempts: u32, deadline_ms: f64 },
     /// The fetch reached the server but the image never decoded: not the platform's content.
     NotAnImage { fetches_ok: u32, images_failed: u32 },
+    /// The platform's main host answered but its images (on its content host, as platforms
+    /// serve them) hung until the deadline: the content host is cut off, the platform is not
+    /// reachable in any useful way.
+    ImagesHung { fetches_ok: u32, images_timed_out: u32, deadline_ms: f64 },
     /// The large asset moved far slower than the controls' did.
     SlowerThanControls { kbps: f64, control_kbps: f64, completed: bool },
     /// The page's own security policy refused the requests.
@@ -220,6 +224,18 @@ pub fn decide(attempts: &[Attempt], ctx: &RunContext) -> Decision {
     let images_failed = count(reach.iter().copied(), |a| a.probe == ProbeKind::Image && a.outcome == Outcome::Error);
     if fetches_ok > 0 && images > 0 && images_failed == images {
         return decision(Verdict::Tampered, Reason::NotAnImage { fetches_ok, images_failed });
+    }
+    // The main host answers, yet no image loaded and they hung rather than failed: the images'
+    // host is black-holed (or crawls past the deadline). Most small probes "got through", but
+    // the platform is not reachable without qualification.
+    let images_ok = count(reach.iter().copied(), |a| a.probe == ProbeKind::Image && a.ok());
+    let images_timed_out =
+        count(reach.iter().copied(), |a| a.probe == ProbeKind::Image && a.outcome == Outcome::Timeout);
+    if fetches_ok > 0 && images > 0 && images_ok == 0 && images_timed_out * 2 >= images {
+        return decision(
+            Verdict::Timeout,
+            Reason::ImagesHung { fetches_ok, images_timed_out, deadline_ms: ctx.deadline_ms },
+        );
     }
 
     let ok = count(reach.iter().copied(), Attempt::ok);
@@ -299,14 +315,42 @@ mod tests {
         assert_eq!(decide(&tie, &CTX).verdict, Verdict::Blocked);
     }
 
+    /// ... but neither is it "reachable": the main host answers while the host the images come
+    /// from hangs (a black-holed CDN host, or one crawling past the deadline).
+    #[test]
+    fn images_that_hang_while_the_site_answers_are_a_timeout_not_reachable() {
+        let hung = [
+            a(Image, Timeout, DEADLINE),
+            a(Fetch, Ok, 15.0),
+            a(Image, Timeout, DEADLINE),
+            a(Fetch, Ok, 12.0),
+            a(Image, Timeout, DEADLINE),
+            a(Fetch, Ok, 11.0),
+        ];
+        let d = decide(&hung, &CTX);
+        assert_eq!(d.verdict, Verdict::Timeout);
+        assert_eq!(d.reason, Reason::ImagesHung { fetches_ok: 3, images_timed_out: 3, deadline_ms: DEADLINE });
+        // Mostly hanging, one failing fast: still the images' host.
+        let mixed = [a(Image, Timeout, DEADLINE), a(Image, Error, 30.0), a(Fetch, Ok, 15.0), a(Fetch, Ok, 15.0)];
+        assert_eq!(decide(&mixed, &CTX).verdict, Verdict::Timeout);
+        // One image arriving is the platform's content arriving.
+        let one = [a(Image, Timeout, DEADLINE), a(Image, Ok, 30.0), a(Fetch, Ok, 15.0)];
+        assert_eq!(decide(&one, &CTX).verdict, Verdict::Reachable);
+        // Without controls it says nothing, as ever.
+        assert_eq!(
+            decide(&hung, &RunContext { controls: ControlStatus::Failed, ..CTX }).verdict,
+            Verdict::Inconclusive
+        );
+    }
+
     #[test]
     fn fetch_ok_but_image_broken_is_tampered() {
         let d = decide(&[a(Image, Error, 20.0), a(Fetch, Ok, 15.0)], &CTX);
         assert_eq!(d.verdict, Verdict::Tampered);
         assert_eq!(d.reason, Reason::NotAnImage { fetches_ok: 1, images_failed: 1 });
-        // An image that only ran out of time is not evidence of different content.
+        // An image that only ran out of time is not evidence of different content ...
         let d = decide(&[a(Image, Timeout, DEADLINE), a(Fetch, Ok, 15.0)], &CTX);
-        assert_eq!(d.verdict, Verdict::Reachable);
+        assert_ne!(d.verdict, Verdict::Tampered);
         // One image that did decode means the platform's content arrived at least once.
         let d = decide(&[a(Image, Error, 20.0), a(Image, Ok, 20.0), a(Fetch, Ok, 15.0)], &CTX);
         assert_eq!(d.verdict, Verdict::Reachable);
