@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use vantage_lab::censor::{Behaviour, Lab};
+use vantage_lab::censor::Behaviour;
 use vantage_lab::collector::Options;
-use vantage_lab::targets::{facebook, lab_control, list, own_origin_control, x, CONTROL_HOST};
+use vantage_lab::targets::{facebook, lab_control, list, own_origin_control, x};
 use vantage_report::TargetList;
 
-use crate::world::{Net, World};
+use crate::world::{x_up_facebook_down, World};
 
 /// X is healthy (served by the lab); Facebook's name does not resolve; the collector's own
 /// origin is the control.
@@ -18,13 +18,7 @@ fn targets() -> TargetList {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_runs_the_test_and_submits_without_leaving_their_address() {
-    let lab = Lab::new(&["abs.twimg.com", "x.com"]);
-    let healthy = lab.serve(Behaviour::Healthy).await;
-    let net = Net::trusting(&lab)
-        .map(CONTROL_HOST, healthy)
-        .map("abs.twimg.com", healthy)
-        .map("x.com", healthy)
-        .nxdomain("www.facebook.com");
+    let (_lab, net) = x_up_facebook_down(Behaviour::Healthy).await;
     let world = World::start(&targets(), Options::default(), net).await;
 
     let page = world.open_page().await;

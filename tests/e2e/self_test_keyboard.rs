@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use vantage_lab::censor::{Behaviour, Lab};
+use vantage_lab::censor::Behaviour;
 use vantage_lab::collector::Options;
-use vantage_lab::targets::{facebook, lab_control, list, own_origin_control, x, CONTROL_HOST};
+use vantage_lab::targets::{facebook, lab_control, list, own_origin_control, x};
 use vantage_report::TargetList;
 
 use crate::self_test_support::{focus_is_visible, focused, press, tab_to, wait_for, ENTER, SPACE};
-use crate::world::{Net, World};
+use crate::world::{x_up_facebook_down, World};
 
 fn targets() -> TargetList {
     list("keyboard-1", vec![x(), facebook(), own_origin_control(), lab_control()])
@@ -19,13 +19,7 @@ fn targets() -> TargetList {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keyboard_alone_goes_from_consent_to_submitted() {
-    let lab = Lab::new(&["abs.twimg.com", "x.com"]);
-    let healthy = lab.serve(Behaviour::Slow { delay_ms: 400 }).await;
-    let net = Net::trusting(&lab)
-        .map(CONTROL_HOST, healthy)
-        .map("abs.twimg.com", healthy)
-        .map("x.com", healthy)
-        .nxdomain("www.facebook.com");
+    let (_lab, net) = x_up_facebook_down(Behaviour::Slow { delay_ms: 400 }).await;
     let world = World::start(&targets(), Options::default(), net).await;
     let b = &world.browser;
     let page = world.open_page().await;

@@ -17,12 +17,12 @@ use serde_json::Value;
 use vantage_lab::browser::Browser;
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::Options;
-use vantage_lab::targets::{facebook, lab_control, list, own_origin_control, x, CONTROL_HOST};
+use vantage_lab::targets::{facebook, lab_control, list, own_origin_control, x};
 use vantage_report::widget::{TargetVerdict, WidgetMessage};
 use vantage_report::Verdict;
 
 use crate::self_test_support::{assert_accessible, screenshot, DESKTOP};
-use crate::world::{Net, World};
+use crate::world::{x_up_facebook_down, Net, World};
 
 /// The article's own script: records what the host page receives, as a newsroom would listen.
 const HOST_JS: &str = r#"
@@ -82,6 +82,30 @@ async fn serve_article(listener: std::net::TcpListener, vantage: String) {
     tokio::spawn(async move { axum::serve(listener, app).await });
 }
 
+/// The lab's small world with an article on `http://news.test` beside the collector; `more`
+/// adds to the browser's network.
+async fn newsroom(version: &str, more: impl FnOnce(Net) -> Net) -> (Lab, World) {
+    let (lab, net) = x_up_facebook_down(Behaviour::Healthy).await;
+    let targets = list(version, vec![x(), facebook(), own_origin_control(), lab_control()]);
+    let article = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the article's port");
+    let article_port = article.local_addr().expect("article address").port();
+    let world = World::start(&targets, Options::default(), more(net.map("news.test", article_port))).await;
+    serve_article(article, world.site.clone()).await;
+    (lab, world)
+}
+
+/// Clicks *Test now* in the widget frame the browser is in, and waits for its results.
+async fn run_inside(b: &Browser) {
+    b.client.find(Locator::Css("[data-testid=run]")).await.expect("Test now").click().await.expect("click Test now");
+    until(
+        b,
+        "return document.querySelector('[data-testid=results]').dataset.state === 'done'",
+        Duration::from_secs(30),
+        "done",
+    )
+    .await;
+}
+
 async fn js(b: &Browser, script: &str) -> Value {
     b.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
 }
@@ -108,21 +132,9 @@ async fn received(b: &Browser) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_tells_the_host_the_verdicts() {
-    let lab = Lab::new(&["abs.twimg.com", "x.com"]);
-    let healthy = lab.serve(Behaviour::Healthy).await;
-    let targets = list("widget-1", vec![x(), facebook(), own_origin_control(), lab_control()]);
-    let article = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the article's port");
-    let article_port = article.local_addr().expect("article address").port();
-    let net = Net::trusting(&lab)
-        .map(CONTROL_HOST, healthy)
-        .map("abs.twimg.com", healthy)
-        .map("x.com", healthy)
-        .nxdomain("www.facebook.com")
-        .map("news.test", article_port);
-    let world = World::start(&targets, Options::default(), net).await;
+    let (lab, world) = newsroom("widget-1", |net| net).await;
     let vantage = world.site.clone();
     let b = &world.browser;
-    serve_article(article, vantage.clone()).await;
 
     b.client.goto("http://news.test/").await.expect("open the article");
     until(
@@ -148,14 +160,7 @@ async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_te
 
     f.clone().enter_frame().await.expect("enter the widget");
     assert_accessible(b, "widget before the click").await;
-    b.client.find(Locator::Css("[data-testid=run]")).await.expect("Test now").click().await.expect("click Test now");
-    until(
-        b,
-        "return document.querySelector('[data-testid=results]').dataset.state === 'done'",
-        Duration::from_secs(30),
-        "done",
-    )
-    .await;
+    run_inside(b).await;
     let rows = js(b, "return [...document.querySelectorAll('[data-target]')].map(r => [r.dataset.target, r.dataset.verdict, r.textContent])")
         .await;
     let rows: Vec<(String, String, String)> = serde_json::from_value(rows).expect("rows");
@@ -228,14 +233,7 @@ async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_te
             .await;
         screenshot(b, "widget-before-dark", DESKTOP, None).await;
         frame(b).await.enter_frame().await.expect("enter the widget");
-        b.client.find(Locator::Css("[data-testid=run]")).await.expect("Test now").click().await.expect("click");
-        until(
-            b,
-            "return document.querySelector('[data-testid=results]').dataset.state === 'done'",
-            Duration::from_secs(30),
-            "done",
-        )
-        .await;
+        run_inside(b).await;
         b.client.enter_parent_frame().await.expect("back to the article");
         until(
             b,
@@ -251,21 +249,8 @@ async fn an_article_embeds_the_widget_which_measures_only_after_the_click_and_te
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_widgets_on_an_article_with_its_own_service_worker_each_answer_for_themselves() {
-    let lab = Lab::new(&["abs.twimg.com", "x.com"]);
-    let healthy = lab.serve(Behaviour::Healthy).await;
-    let targets = list("widget-2", vec![x(), facebook(), own_origin_control(), lab_control()]);
-    let article = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the article's port");
-    let article_port = article.local_addr().expect("article address").port();
-    let net = Net::trusting(&lab)
-        .map(CONTROL_HOST, healthy)
-        .map("abs.twimg.com", healthy)
-        .map("x.com", healthy)
-        .nxdomain("www.facebook.com")
-        .map("news.test", article_port)
-        .secure("http://news.test");
-    let world = World::start(&targets, Options::default(), net).await;
+    let (lab, world) = newsroom("widget-2", |net| net.secure("http://news.test")).await;
     let b = &world.browser;
-    serve_article(article, world.site.clone()).await;
 
     b.client.goto("http://news.test/two").await.expect("open the article");
     until(b, "return !!navigator.serviceWorker.controller", Duration::from_secs(20), "the article's worker in control")
@@ -290,14 +275,7 @@ async fn two_widgets_on_an_article_with_its_own_service_worker_each_answer_for_t
     .expect("direction and title");
     assert_eq!(dir, "rtl");
     assert!(title.contains("سوشل میڈیا"), "{title}");
-    b.client.find(Locator::Css("[data-testid=run]")).await.expect("Test now").click().await.expect("click");
-    until(
-        b,
-        "return document.querySelector('[data-testid=results]').dataset.state === 'done'",
-        Duration::from_secs(30),
-        "done",
-    )
-    .await;
+    run_inside(b).await;
     b.client.enter_parent_frame().await.expect("back to the article");
     until(b, "return window.events.some(e => e.type === 'vantage:result')", Duration::from_secs(5), "result").await;
     let results =

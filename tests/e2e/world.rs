@@ -6,9 +6,10 @@
 use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard};
 use vantage_lab::browser::{Browser, BrowserConfig, BrowserKind};
-use vantage_lab::censor::Lab;
+use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::{Collector, Options};
 use vantage_lab::page::SelfTestPage;
+use vantage_lab::targets::CONTROL_HOST;
 use vantage_report::TargetList;
 
 /// Where the browser's names lead, and which keys it trusts.
@@ -50,6 +51,19 @@ impl Net {
         self.rules.extend(rules);
         self
     }
+}
+
+/// The small world most tests start from: X and the lab's control served by one lab server
+/// of `behaviour`, Facebook's name not resolving. Keep the lab alive as long as the test.
+pub async fn x_up_facebook_down(behaviour: Behaviour) -> (Lab, Net) {
+    let lab = Lab::new(&["abs.twimg.com", "x.com"]);
+    let port = lab.serve(behaviour).await;
+    let net = Net::trusting(&lab)
+        .map(CONTROL_HOST, port)
+        .map("abs.twimg.com", port)
+        .map("x.com", port)
+        .nxdomain("www.facebook.com");
+    (lab, net)
 }
 
 static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
