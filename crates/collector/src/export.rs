@@ -4,10 +4,11 @@
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use vantage_report::timestamp::parse_utc;
+use vantage_report::wire::{CountryCode, ErrorCode};
 
 use crate::error::ApiError;
 use crate::store::{ExportCursor, ExportFilter, StoreError, EXPORT_PAGE};
@@ -120,9 +121,11 @@ fn ooni_time(minute: &str) -> String {
 }
 
 /// Output format of an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// OONI-style measurements, one JSON object a line.
     Jsonl,
+    /// One measurement a row, formulas neutralised.
     Csv,
 }
 
@@ -134,46 +137,57 @@ pub struct ExportQuery {
 }
 
 fn bad(field: &str, detail: impl Into<String>) -> ApiError {
-    ApiError { field: Some(field.into()), ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail) }
+    ApiError::new(ErrorCode::InvalidQuery, detail).with_field(field)
 }
 
-/// `YYYY-MM-DD` (midnight UTC) or a full UTC timestamp.
+/// What `since` and `until` take.
+pub const TIME_HINT: &str = "must be a UTC date (2023-12-17) or time (2023-12-17T15:00:00Z)";
+
+/// `YYYY-MM-DD` (midnight UTC) or a full UTC timestamp, as seconds since the epoch.
+pub fn parse_day_or_time(value: &str) -> Option<i64> {
+    if value.len() == 10 {
+        parse_utc(&format!("{value}T00:00:00Z"))
+    } else {
+        parse_utc(value)
+    }
+}
+
 fn parse_time(field: &str, value: &str) -> Result<i64, ApiError> {
-    let full = if value.len() == 10 { format!("{value}T00:00:00Z") } else { value.to_string() };
-    parse_utc(&full).ok_or_else(|| bad(field, "must be a UTC date (2023-12-17) or time (2023-12-17T15:00:00Z)"))
+    parse_day_or_time(value).ok_or_else(|| bad(field, TIME_HINT))
 }
 
 impl ExportQuery {
     /// Parses `since`, `until`, `country` and `format`; anything else is refused.
     pub fn parse(query: Option<&str>) -> Result<ExportQuery, ApiError> {
-        let mut q = ExportQuery { filter: ExportFilter::default(), format: Format::Jsonl };
+        let mut filter = ExportFilter::default();
+        let mut format = Format::Jsonl;
         for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             match key.as_ref() {
-                "since" => q.filter.since = Some(parse_time("since", &value)?),
-                "until" => q.filter.until = Some(parse_time("until", &value)?),
+                "since" => filter.since = Some(parse_time("since", &value)?),
+                "until" => filter.until = Some(parse_time("until", &value)?),
                 "country" => {
-                    let code = value.to_ascii_uppercase();
-                    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-                        return Err(bad("country", "must be a two-letter ISO code such as PK"));
-                    }
-                    q.filter.country = Some(code);
+                    let code = CountryCode::parse(&value)
+                        .ok_or_else(|| bad("country", "must be a two-letter ISO code such as PK"))?;
+                    filter.country = Some(code.to_string());
                 }
                 "format" => {
-                    q.format = match value.as_ref() {
-                        "jsonl" => Format::Jsonl,
-                        "csv" => Format::Csv,
-                        _ => return Err(bad("format", "must be jsonl or csv")),
-                    }
+                    format =
+                        clap::ValueEnum::from_str(&value, false).map_err(|_| bad("format", "must be jsonl or csv"))?
                 }
                 other => return Err(bad(other, "unknown parameter; use since, until, country, format")),
             }
         }
-        if let (Some(since), Some(until)) = (q.filter.since, q.filter.until) {
+        ExportQuery::new(filter, format)
+    }
+
+    /// A query of these parts, if they make sense together (`since` before `until`).
+    pub fn new(filter: ExportFilter, format: Format) -> Result<ExportQuery, ApiError> {
+        if let (Some(since), Some(until)) = (filter.since, filter.until) {
             if since >= until {
                 return Err(bad("until", "must be after since"));
             }
         }
-        Ok(q)
+        Ok(ExportQuery { filter, format })
     }
 }
 
@@ -248,7 +262,7 @@ async fn next_chunk(mut p: Paging) -> Option<(Result<String, StoreError>, Paging
         }
         Err(e) => {
             // The client sees a cut-off body, not a silently shorter export.
-            tracing::error!(error = %e, "export failed part way");
+            tracing::error!(error = %crate::error::chain(&e), "export failed part way");
             p.done = true;
             Some((Err(e), p))
         }
@@ -263,12 +277,8 @@ pub async fn get_export(State(state): State<AppState>, RawQuery(query): RawQuery
     let q = ExportQuery::parse(query.as_deref())?;
     let Ok(slot) = state.export_slots.clone().try_acquire_owned() else {
         state.metrics.export_refused();
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "every export slot is in use; try again shortly",
-        )
-        .retry_after(EXPORT_RETRY_SECS));
+        return Err(ApiError::new(ErrorCode::Busy, "every export slot is in use; try again shortly")
+            .retry_after(EXPORT_RETRY_SECS));
     };
     let paging = Paging {
         store: state.store.clone(),

@@ -10,6 +10,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
+use anyhow::Context;
 use maxminddb::Reader;
 use serde::Deserialize;
 
@@ -79,8 +80,8 @@ impl<'de> Deserialize<'de> for Asn {
     }
 }
 
-fn open(path: &Path, what: &str) -> Result<Reader<Vec<u8>>, String> {
-    Reader::open_readfile(path).map_err(|e| format!("{what} {}: not a readable MaxMind database ({e})", path.display()))
+fn open(path: &Path, what: &str) -> anyhow::Result<Reader<Vec<u8>>> {
+    Reader::open_readfile(path).with_context(|| format!("{what} {}: not a readable MaxMind database", path.display()))
 }
 
 /// A two-letter upper-case code, or nothing.
@@ -90,7 +91,7 @@ fn iso(code: Option<&str>) -> Option<String> {
 
 impl GeoIp {
     /// Opens the databases given; a bad file is an error at start, not a silent `ZZ`.
-    pub fn open(country: Option<&Path>, asn: Option<&Path>) -> Result<GeoIp, String> {
+    pub fn open(country: Option<&Path>, asn: Option<&Path>) -> anyhow::Result<GeoIp> {
         Ok(GeoIp {
             country: country.map(|p| open(p, "--geoip-country")).transpose()?,
             asn: asn.map(|p| open(p, "--geoip-asn")).transpose()?,
@@ -154,7 +155,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.mmdb");
         std::fs::write(&p, b"not a database").unwrap();
-        let e = GeoIp::open(Some(&p), None).err().unwrap();
+        let e = format!("{:#}", GeoIp::open(Some(&p), None).err().unwrap());
         assert!(e.contains("--geoip-country") && e.contains("bad.mmdb"), "{e}");
     }
 

@@ -10,20 +10,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use vantage_report::wire::{ErrorCode, Stored};
 use vantage_report::Report;
 
 use crate::error::ApiError;
 use crate::peer::Peer;
-use crate::store::StoreError;
 use crate::AppState;
-
-/// What a stored report is acknowledged with: its own id, nothing that counts or orders
-/// visitors (no row number).
-#[derive(Debug, Serialize)]
-pub struct Stored {
-    pub report_id: String,
-}
 
 pub fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
@@ -38,8 +31,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             format!("send the report as application/json (got {:?})", ct),
         ))
     }
@@ -61,8 +53,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         }
     }
     Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "forbidden_origin",
+        ErrorCode::ForbiddenOrigin,
         "reports are accepted from this collector's own pages and the sites its operator allows",
     )
     .with_field("Origin"))
@@ -72,14 +63,13 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 async fn read_body(body: Body, limit: usize, deadline: Duration) -> Result<axum::body::Bytes, ApiError> {
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
         Err(_) => Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
+            ErrorCode::BodyTimeout,
             format!("the report did not arrive within {} s", deadline.as_secs_f64()),
         )),
         Ok(Err(e)) if is_too_large(&e) => {
-            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a report is at most {limit} bytes")))
+            Err(ApiError::new(ErrorCode::TooLarge, format!("a report is at most {limit} bytes")))
         }
-        Ok(Err(_)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "incomplete_body", "the report was cut off")),
+        Ok(Err(_)) => Err(ApiError::new(ErrorCode::IncompleteBody, "the report was cut off")),
         Ok(Ok(bytes)) => Ok(bytes),
     }
 }
@@ -99,12 +89,8 @@ fn is_too_large(e: &axum::Error) -> bool {
 fn check_single_document(body: &[u8]) -> Result<(), ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     if serde::de::IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_err() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            "data after the JSON document; send exactly one report",
-        )
-        .with_field("(body)"));
+        return Err(ApiError::new(ErrorCode::MalformedJson, "data after the JSON document; send exactly one report")
+            .with_field("(body)"));
     }
     Ok(())
 }
@@ -119,7 +105,7 @@ pub async fn post_report(
     let result = ingest(&state, peer, &headers, body).await;
     match &result {
         Ok(_) => state.metrics.accepted(started.elapsed()),
-        Err(e) => state.metrics.rejected(e.error, started.elapsed()),
+        Err(e) => state.metrics.rejected(e.code, started.elapsed()),
     }
     result
 }
@@ -133,8 +119,7 @@ async fn ingest(
     if let (Some(limiter), Some(bucket)) = (&state.limiter, peer.bucket) {
         if let Err(wait) = limiter.check(bucket) {
             return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 "too many reports from your network in a short time; try again in a minute",
             )
             .retry_after(wait.as_secs_f64().ceil() as u64));
@@ -150,20 +135,6 @@ async fn ingest(
     let report_id = report.report_id.clone();
     // The address is used here and dropped with `peer`: only its country and network go on.
     let origin = state.geo.lookup(peer.addr);
-    match state.store.insert(report, origin, now).await {
-        Ok(_) => Ok((StatusCode::CREATED, Json(Stored { report_id }))),
-        Err(StoreError::Duplicate) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "duplicate_report",
-            "a report with this report_id is already stored",
-        )
-        .with_field("report_id")),
-        Err(StoreError::Closed) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            "the collector is restarting; send the report again shortly",
-        )
-        .retry_after(5)),
-        Err(e) => Err(ApiError::internal(e)),
-    }
+    state.store.insert(report, origin, now).await?;
+    Ok((StatusCode::CREATED, Json(Stored { report_id })))
 }

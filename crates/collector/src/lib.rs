@@ -8,6 +8,7 @@
 //! they hand straight to the GeoIP lookup; what is kept is a country code and a network number.
 
 pub mod citizenlab;
+pub mod config;
 pub mod crowd;
 pub mod error;
 pub mod export;
@@ -27,10 +28,11 @@ use std::sync::Arc;
 use crate::geoip::GeoIp;
 use crate::store::Store;
 use crate::targets::Catalogue;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
+use vantage_report::wire::path;
 
 /// Largest report body accepted.
 pub const MAX_REPORT_BYTES: usize = 64 * 1024;
@@ -129,7 +131,7 @@ async fn healthz(
     match state.store.check().await {
         Ok(()) => (axum::http::StatusCode::OK, "ok\n"),
         Err(e) => {
-            tracing::error!(error = %e, "health check failed");
+            tracing::error!(error = %error::chain(&e), "health check failed");
             (axum::http::StatusCode::SERVICE_UNAVAILABLE, "storage unavailable for reading or writing\n")
         }
     }
@@ -146,15 +148,24 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
         .allow_origin(state.cors_origins.clone())
         .allow_methods([axum::http::Method::POST])
         .allow_headers([axum::http::header::CONTENT_TYPE]);
-    let api = Router::new()
-        .route("/targets", get(targets::get_targets))
+    // Routes are the wire's paths; whatever else starts with /api is answered by the API's
+    // JSON errors, never by the site's index.html.
+    let mut router = Router::new()
+        .route(path::TARGETS, get(targets::get_targets))
         // The handler reads the body itself, within its size limit and deadline.
-        .route("/reports", post(ingest::post_report).layer(cors))
-        .route("/export", get(export::get_export))
-        .merge(state.crowd.clone().map(crowd::api::router).unwrap_or_default())
-        .fallback(error::not_found);
-    let mut router =
-        Router::new().nest("/api/v1", api).route("/healthz", get(healthz)).route("/metrics", get(metrics::get_metrics));
+        // Its 405 goes through the CORS layer too, or a preflight would be answered without it.
+        .route(path::REPORTS, post(ingest::post_report).fallback(error::method_not_allowed).layer(cors))
+        .route(path::EXPORT, get(export::get_export));
+    if let Some(crowd) = state.crowd.clone() {
+        router = router.nest("/api/v1", crowd::api::router(crowd));
+    }
+    let mut router = router
+        .route("/api", any(error::not_found))
+        .route("/api/", any(error::not_found))
+        .route("/api/{*rest}", any(error::not_found))
+        .route(path::HEALTH, get(healthz))
+        .route(path::METRICS, get(metrics::get_metrics))
+        .method_not_allowed_fallback(error::method_not_allowed);
     if let Some(site) = site {
         let index = ServeFile::new(site.join("index.html"));
         let guard = Arc::new(site::SiteRoot::new(&site));

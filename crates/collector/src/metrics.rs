@@ -13,6 +13,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
+use vantage_report::wire::ErrorCode;
+
 use crate::AppState;
 
 /// Upper bounds of the latency histogram, in seconds.
@@ -38,9 +40,9 @@ impl Metrics {
     }
 
     /// A refused report, by its error code (`invalid_report`, `rate_limited`, ...).
-    pub fn rejected(&self, reason: &'static str, took: Duration) {
+    pub fn rejected(&self, reason: ErrorCode, took: Duration) {
         if let Ok(mut r) = self.rejected.lock() {
-            *r.entry(reason).or_default() += 1;
+            *r.entry(reason.as_str()).or_default() += 1;
         }
         self.observe(took);
     }

@@ -13,8 +13,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use anyhow::Context;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::IntoResponse;
 use vantage_report::{Report, TargetList};
 
@@ -29,16 +30,16 @@ pub const MAX_PREVIOUS: usize = 8;
 pub const DEFAULT_TARGETS: &str = include_str!("../targets/default.json");
 
 /// Loads and validates a list; `None` gives the built-in default.
-pub fn load(path: Option<&Path>) -> Result<TargetList, String> {
-    let (json, from) = match path {
-        Some(p) => (read(p)?, p.display().to_string()),
-        None => (DEFAULT_TARGETS.to_string(), "the built-in default list".to_string()),
-    };
-    TargetList::from_json(&json).map_err(|e| format!("{from}: {e}"))
+pub fn load(path: Option<&Path>) -> anyhow::Result<TargetList> {
+    match path {
+        Some(p) => TargetList::from_json(&read(p)?).with_context(|| p.display().to_string()),
+        None => TargetList::from_json(DEFAULT_TARGETS).context("the built-in default list"),
+    }
 }
 
-fn read(p: &Path) -> Result<String, String> {
-    std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+/// A file's text; the error names the file.
+pub fn read(p: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
 }
 
 /// Is `name` a country file name (`PK.json`)? Returns the country code.
@@ -57,7 +58,7 @@ pub struct Catalogue {
 }
 
 fn unknown_target(field: String, detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_target", detail).with_field(field)
+    ApiError::new(vantage_report::wire::ErrorCode::UnknownTarget, detail).with_field(field)
 }
 
 impl Catalogue {
@@ -121,17 +122,16 @@ impl Catalogue {
     }
 
     /// Reads every `XX.json` in `dir` as that country's additions to the global list.
-    pub fn with_country_dir(mut self, dir: &Path) -> Result<Catalogue, String> {
-        let entries = std::fs::read_dir(dir).map_err(|e| format!("--targets-dir {}: {e}", dir.display()))?;
+    pub fn with_country_dir(mut self, dir: &Path) -> anyhow::Result<Catalogue> {
+        let entries = std::fs::read_dir(dir).with_context(|| format!("--targets-dir {}", dir.display()))?;
         for entry in entries {
-            let path = entry.map_err(|e| format!("--targets-dir {}: {e}", dir.display()))?.path();
+            let path = entry.with_context(|| format!("--targets-dir {}", dir.display()))?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let Some(country) = country_of_file(name) else {
-                return Err(format!("{}: country files are named by ISO code, like PK.json", path.display()));
+                anyhow::bail!("{}: country files are named by ISO code, like PK.json", path.display());
             };
-            let additions = TargetList::parse(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-            let merged =
-                self.global.with_additions(country, &additions).map_err(|e| format!("{}: {e}", path.display()))?;
+            let additions = TargetList::parse(&read(&path)?).with_context(|| path.display().to_string())?;
+            let merged = self.global.with_additions(country, &additions).with_context(|| path.display().to_string())?;
             let json = serde_json::to_string(&merged).expect("a TargetList always serialises");
             self.by_country.insert(country.to_string(), (merged, json));
         }
@@ -205,7 +205,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.json");
         std::fs::write(&p, r#"{"version":"1","targets":[{"id":"a","name":"A","category":"GRP","images":["http://a.example/x.png"],"fetch":"https://a.example/"}]}"#).unwrap();
-        let e = load(Some(&p)).unwrap_err();
+        let e = format!("{:#}", load(Some(&p)).unwrap_err());
         assert!(e.contains("t.json") && e.contains("targets[0].images[0]"), "{e}");
     }
 
@@ -228,12 +228,12 @@ mod tests {
     fn a_bad_country_file_stops_the_start_with_its_name() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("iran.json"), ADDITION).unwrap();
-        let e = Catalogue::new(load(None).unwrap()).with_country_dir(dir.path()).err().unwrap();
+        let e = format!("{:#}", Catalogue::new(load(None).unwrap()).with_country_dir(dir.path()).err().unwrap());
         assert!(e.contains("iran.json") && e.contains("ISO code"), "{e}");
 
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("IR.json"), ADDITION.replace("aparat", "x")).unwrap();
-        let e = Catalogue::new(load(None).unwrap()).with_country_dir(dir.path()).err().unwrap();
+        let e = format!("{:#}", Catalogue::new(load(None).unwrap()).with_country_dir(dir.path()).err().unwrap());
         assert!(e.contains("IR.json") && e.contains("more than once"), "{e}");
     }
 }

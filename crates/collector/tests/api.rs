@@ -11,6 +11,7 @@ use vantage_collector::geoip::GeoIp;
 use vantage_collector::targets::Catalogue;
 use vantage_collector::{app, ingest::now_secs, store::sqlite::SqliteStore, targets, AppState};
 use vantage_lab::report::sample_report;
+use vantage_report::wire::{ErrorBody, ErrorCode};
 use vantage_report::Report;
 
 fn report(report_id: &str) -> Report {
@@ -125,12 +126,35 @@ async fn invalid_reports_get_a_json_error_naming_the_field_and_change_nothing() 
     assert_eq!(body, "", "nothing may be stored from a refused report");
 }
 
+/// Every refusal under `/api` is the API's JSON error body with the status of its code: unknown
+/// paths (even beside a site whose `index.html` answers every other path) and methods an
+/// endpoint does not take (with `Allow`).
 #[tokio::test]
-async fn unknown_api_paths_answer_json_404() {
-    let h = harness();
-    let (status, body) = call(&h.router, Request::get("/api/v1/nope").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "not_found");
+async fn unknown_api_paths_and_methods_answer_json_errors() {
+    let (h, _outside) = site_harness();
+    for (method, path, code) in [
+        ("GET", "/api/v1/nope", ErrorCode::NotFound),
+        ("GET", "/api/v2/reports", ErrorCode::NotFound),
+        ("GET", "/api", ErrorCode::NotFound),
+        ("POST", "/api/", ErrorCode::NotFound),
+        ("GET", "/api/v1/reports", ErrorCode::MethodNotAllowed),
+        ("DELETE", "/api/v1/export", ErrorCode::MethodNotAllowed),
+        ("POST", "/api/v1/targets", ErrorCode::MethodNotAllowed),
+    ] {
+        let req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        let res = h.router.clone().oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let allow = res.headers().get("allow").cloned();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let error: ErrorBody = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{method} {path}: not an error body ({e}): {body:?}"));
+        assert_eq!((status, error.error), (code.status(), code), "{method} {path}");
+        if code == ErrorCode::MethodNotAllowed {
+            assert!(allow.is_some(), "{method} {path}: a 405 names the methods allowed");
+        }
+    }
+    // The site still answers its own paths.
+    assert_eq!(call(&h.router, get("/somewhere")).await.0, StatusCode::OK);
 }
 
 /// A MaxMind database mapping 127.0.0.0/8 to `record`.
@@ -563,12 +587,20 @@ async fn data_after_the_json_document_is_refused() {
     assert_eq!(export, "");
 }
 
+/// Too large is a JSON 413 however the body comes: with a `Content-Length`, or chunked with
+/// no length announced.
 #[tokio::test]
 async fn an_oversized_body_gets_a_json_error() {
     let h = harness();
     let (status, body) = call(&h.router, post(vec![b' '; 70 * 1024], "application/json")).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(json_error(&body)["error"], "too_large");
+    let chunks = (0..70).map(|_| Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b' '; 1024])));
+    let (status, body) =
+        call(&h.router, post(Body::from_stream(futures_util::stream::iter(chunks)), "application/json")).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let error: ErrorBody = serde_json::from_str(&body).unwrap();
+    assert_eq!(error.error, ErrorCode::TooLarge);
 }
 
 /// A MaxMind country database for the proxy tests: the proxy on loopback is in `US`, the

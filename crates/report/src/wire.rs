@@ -58,12 +58,14 @@ pub enum ErrorCode {
     ShuttingDown,
     /// No such endpoint (404).
     NotFound,
+    /// The endpoint does not take this method (405, with `Allow`).
+    MethodNotAllowed,
     /// The collector failed (500).
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::MalformedJson,
         ErrorCode::InvalidReport,
         ErrorCode::UnknownTarget,
@@ -78,6 +80,7 @@ impl ErrorCode {
         ErrorCode::Busy,
         ErrorCode::ShuttingDown,
         ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::Internal,
     ];
 
@@ -98,6 +101,7 @@ impl ErrorCode {
             ErrorCode::Busy => "busy",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Internal => "internal",
         }
     }
@@ -108,6 +112,7 @@ impl ErrorCode {
             ErrorCode::MalformedJson | ErrorCode::InvalidQuery | ErrorCode::IncompleteBody => 400,
             ErrorCode::ForbiddenOrigin => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::BodyTimeout => 408,
             ErrorCode::DuplicateReport => 409,
             ErrorCode::TooLarge => 413,

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -74,7 +73,7 @@ pub struct AggregateQuery {
 }
 
 fn bad(field: &str, detail: impl Into<String>) -> ApiError {
-    ApiError { field: Some(field.into()), ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail) }
+    ApiError::new(vantage_report::wire::ErrorCode::InvalidQuery, detail).with_field(field)
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or a UTC timestamp like `2023-12-17T15:00:00Z`.

@@ -12,10 +12,11 @@ use crate::targets::{self, Catalogue};
 
 /// The lists an import accepts measurements of: as `serve` builds them from the same options.
 pub fn catalogue(global: Option<&Path>, accept: &[PathBuf], country_dir: Option<&Path>) -> Result<Catalogue, String> {
-    let previous = accept.iter().map(|p| targets::load(Some(p))).collect::<Result<Vec<_>, _>>()?;
-    let catalogue = Catalogue::new(targets::load(global)?).with_previous(previous);
+    let text = |e: anyhow::Error| format!("{e:#}");
+    let previous = accept.iter().map(|p| targets::load(Some(p))).collect::<Result<Vec<_>, _>>().map_err(text)?;
+    let catalogue = Catalogue::new(targets::load(global).map_err(text)?).with_previous(previous);
     match country_dir {
-        Some(dir) => catalogue.with_country_dir(dir),
+        Some(dir) => catalogue.with_country_dir(dir).map_err(text),
         None => Ok(catalogue),
     }
 }
@@ -64,7 +65,7 @@ pub async fn detect_lines(
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// SQLite file or postgres:// URL, as for `serve`.
-    #[arg(long, default_value = "data/vantage.sqlite")]
+    #[arg(long, env = crate::config::DATABASE_ENV, hide_env_values = true, default_value = "data/vantage.sqlite")]
     pub database: String,
     /// The global target list the measurements were made with (the built-in default when absent).
     #[arg(long)]
@@ -83,7 +84,7 @@ pub struct ImportArgs {
 #[derive(Debug, clap::Args)]
 pub struct DetectArgs {
     /// SQLite file or postgres:// URL, as for `serve`.
-    #[arg(long, default_value = "data/vantage.sqlite")]
+    #[arg(long, env = crate::config::DATABASE_ENV, hide_env_values = true, default_value = "data/vantage.sqlite")]
     pub database: String,
     /// Events running at or after this UTC date or time (2023-12-17, 2023-12-17T15:00:00Z).
     #[arg(long)]

@@ -40,20 +40,33 @@ pub struct ExportFilter {
     pub country: Option<String>,
 }
 
+/// A storage failure, with the error beneath it as its source (`{:#}` with anyhow, or
+/// [`crate::error::chain`], prints the whole story).
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("a report with this report_id is already stored")]
     Duplicate,
-    #[error("database: {0}")]
+    #[error(transparent)]
     Database(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
-    Postgres(String),
-    #[error("database path {path}: {source}")]
-    Path { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("cannot create the database directory {path}")]
+    Path {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("storage is shutting down")]
     Closed,
-    #[error("storage task failed: {0}")]
-    Task(String),
+    #[error("a storage task failed")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("the storage writer thread cannot start")]
+    Thread(#[source] std::io::Error),
+    #[error("stored measurements are not the JSON they were written as")]
+    Json(#[from] serde_json::Error),
+    /// The commit of the batch this report was in failed; nothing in it was acknowledged.
+    #[error("the batch this report was in was not committed")]
+    Batch(#[source] std::sync::Arc<StoreError>),
     #[error("storage cannot be written: {0}")]
     Unwritable(String),
 }
@@ -98,7 +111,7 @@ impl WriterHealth {
         if let Ok(mut s) = self.state.lock() {
             match outcome {
                 Ok(_) => *s = (None, std::time::Instant::now()),
-                Err(e) => s.0 = Some(e.to_string()),
+                Err(e) => s.0 = Some(crate::error::chain(e)),
             }
         }
     }
@@ -191,10 +204,10 @@ pub(crate) fn acknowledge(
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, reports = batch.len(), "batch commit failed; nothing in it was acknowledged");
-            let detail = e.to_string();
+            tracing::error!(error = %crate::error::chain(&e), reports = batch.len(), "batch commit failed; nothing in it was acknowledged");
+            let e = std::sync::Arc::new(e);
             for job in batch {
-                let _ = job.ack.send(Err(StoreError::Task(detail.clone())));
+                let _ = job.ack.send(Err(StoreError::Batch(e.clone())));
             }
         }
     }

@@ -38,7 +38,7 @@ pub struct PostgresStore {
 }
 
 fn db(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Postgres(e.to_string())
+    StoreError::Postgres(e)
 }
 
 async fn connect(url: &str) -> Result<Client, StoreError> {
@@ -150,7 +150,7 @@ async fn write_batch(
         // Minute precision is all that is kept.
         let start_minute = (start - start.rem_euclid(60)) as f64;
         let received_minute = (job.received - job.received.rem_euclid(60)) as f64;
-        let measurements = serde_json::to_value(&r.measurements).map_err(|e| StoreError::Task(e.to_string()))?;
+        let measurements = serde_json::to_value(&r.measurements)?;
         let row = tx
             .query_opt(
                 &insert,
@@ -235,8 +235,7 @@ impl Store for PostgresStore {
                 verdict: String::new(),
                 evidence: String::new(),
             };
-            let measurements: serde_json::Value =
-                serde_json::from_str(row.get::<_, &str>(12)).map_err(|e| StoreError::Task(e.to_string()))?;
+            let measurements: serde_json::Value = serde_json::from_str(row.get::<_, &str>(12))?;
             for m in measurements.as_array().into_iter().flatten() {
                 let text = |k: &str| m[k].as_str().unwrap_or_default().to_string();
                 page.rows.push(ExportRow {

@@ -80,7 +80,7 @@ impl SqliteStore {
         let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || write_loop(conn, rx, &wal, &writer_health))
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+            .map_err(StoreError::Thread)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             queue,
@@ -110,8 +110,7 @@ impl SqliteStore {
             }
             result
         })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        .await?
     }
 }
 
@@ -342,9 +341,7 @@ impl Store for SqliteStore {
         .await?;
         if self.health.wants_probe() {
             let path = self.path.clone();
-            let probed = tokio::task::spawn_blocking(move || probe_write(&path))
-                .await
-                .map_err(|e| StoreError::Task(e.to_string()))?;
+            let probed = tokio::task::spawn_blocking(move || probe_write(&path)).await?;
             self.health.record(&probed);
         }
         self.health.status()
