@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use vantage_report::timestamp::parse_utc;
 use vantage_report::wire::{CountryCode, ErrorCode};
+use vantage_report::Verdict;
 
 use crate::error::ApiError;
 use crate::store::{ExportCursor, ExportFilter, StoreError, EXPORT_PAGE};
@@ -34,7 +35,7 @@ pub struct ExportRow {
     pub target_id: String,
     pub input: String,
     pub control: bool,
-    pub verdict: String,
+    pub verdict: Verdict,
     /// JSON object with `reason` and `attempts`.
     pub evidence: String,
 }
@@ -103,7 +104,7 @@ impl ExportRow {
             self.input.clone(),
             self.target_id.clone(),
             self.control.to_string(),
-            self.verdict.clone(),
+            self.verdict.as_str().to_string(),
             evidence["reason"]["kind"].as_str().unwrap_or("").to_string(),
             evidence["attempts"].as_array().map_or(0, Vec::len).to_string(),
             self.software_name.clone(),
@@ -332,7 +333,7 @@ mod tests {
             target_id: "x".into(),
             input: "=HYPERLINK(\"https://evil.example\")".into(),
             control: false,
-            verdict: "blocked".into(),
+            verdict: Verdict::Blocked,
             evidence: "{}".into(),
         }
     }

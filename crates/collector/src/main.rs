@@ -220,20 +220,22 @@ async fn export(args: ExportArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("--database {}", args.database.redacted()))?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
-    let reader = store.export(q.filter.clone(), tx);
-    let writer = async {
+    let reader = store.export(q.filter, tx);
+    let format = q.format;
+    // The writer owns the receiving end: when it stops early (a closed pipe) the channel
+    // closes with it and the reader stops too, instead of waiting for room forever.
+    let writer = async move {
         let mut count = 0u64;
-        if let Some(h) = q.format.header() {
+        if let Some(h) = format.header() {
             sink.write_all(h.as_bytes())?;
         }
         while let Some(row) = rx.recv().await {
-            sink.write_all(q.format.line(&row).as_bytes())?;
+            sink.write_all(format.line(&row).as_bytes())?;
             count += 1;
         }
         sink.flush()?;
         Ok::<_, std::io::Error>(count)
     };
-    // When the writer stops early, the channel closes and the reader stops with it.
     let (read, written) = tokio::join!(reader, writer);
     store.close().await;
     let count = written.context("writing the export")?;

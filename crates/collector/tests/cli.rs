@@ -107,3 +107,106 @@ async fn export_dumps_stored_measurements_offline() {
     let (ok, _, stderr) = collector(&["export", "--database", db.to_str().unwrap(), "--since", "last week"]);
     assert!(!ok && stderr.contains("--since"), "{stderr}");
 }
+
+/// Stores `count` sample reports in a fresh SQLite file, as an earlier `serve` would have.
+async fn filled_database(dir: &std::path::Path, count: u32) -> std::path::PathBuf {
+    let db = dir.join("v.sqlite");
+    let store: std::sync::Arc<dyn vantage_collector::store::Store> =
+        vantage_collector::store::open(db.to_str().unwrap()).await.unwrap().into();
+    let now = vantage_lab::now_secs();
+    let inserts: Vec<_> = (0..count)
+        .map(|n| {
+            let (store, report) = (store.clone(), vantage_lab::report::sample_report(&format!("{n:032x}"), now));
+            tokio::spawn(async move { store.insert(report, vantage_collector::store::Origin::unknown(), now).await })
+        })
+        .collect();
+    for insert in inserts {
+        insert.await.unwrap().unwrap();
+    }
+    store.close().await;
+    db
+}
+
+/// `export | head -1`: the reader goes away after one line; the export stops there, with
+/// status 0 and nothing said about it.
+#[tokio::test]
+async fn export_into_a_reader_that_closes_early_exits_quietly() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = filled_database(dir.path(), 2_000).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
+        .args(["export", "--database", db.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.contains("\"report_id\""), "{first}");
+    // The reader is gone, with megabytes still to come. The export must end, not wait for
+    // room in a pipe nobody reads (it once did, forever).
+    let t0 = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the export hung after its reader went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "a closed pipe is no failure: {}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked") && !stderr.contains("error") && !stderr.contains("Broken pipe"), "{stderr}");
+}
+
+/// The database from the environment, so a PostgreSQL password never shows in `ps`; and
+/// `--help` does not print it either.
+#[tokio::test]
+async fn the_database_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = filled_database(dir.path(), 3).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
+        .args(["export", "--format", "csv"])
+        .env("VANTAGE_DATABASE", &db)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 1 + 3 * 2, "a header and two measurements per report: {stdout}");
+    let help = Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
+        .args(["serve", "--help"])
+        .env("VANTAGE_DATABASE", "postgres://vantage:s3cret@db.internal/vantage")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("VANTAGE_DATABASE") && !help.contains("s3cret"), "{help}");
+}
+
+/// A value clap can check is checked before anything starts, and the message names the flag.
+#[test]
+fn bad_serve_options_stop_the_start_with_a_message_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never.sqlite");
+    for (flag, value, says) in [
+        ("--trust-proxy-header", "X Forwarded For", "not an HTTP header name"),
+        ("--allow-origin", "https://news.example/embed/", "scheme://host"),
+        ("--trusted-proxy", "10.0.0.0/8", "--trust-proxy-header"),
+        ("--listen", "localhost", "--listen"),
+    ] {
+        let (ok, _, stderr) =
+            collector(&["serve", "--listen", "127.0.0.1:0", "--database", db.to_str().unwrap(), flag, value]);
+        assert!(!ok, "{flag} {value} was accepted");
+        assert!(stderr.contains(flag) && stderr.contains(says), "{flag} {value}: {stderr}");
+    }
+    assert!(!db.exists(), "a refused start touched the database");
+    let (ok, _, stderr) = collector(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        db.to_str().unwrap(),
+        "--targets",
+        "/nonexistent.json",
+    ]);
+    assert!(!ok && stderr.contains("cannot read /nonexistent.json") && stderr.contains("No such file"), "{stderr}");
+}

@@ -125,3 +125,18 @@ async fn postgres_keeps_the_storage_contract_with_daily_partitions() {
     let again = vantage_collector::store::open(&url).await.unwrap();
     again.check().await.unwrap();
 }
+
+/// A verdict no collector writes (a hand-edited or damaged database) stops the export with an
+/// error naming it, not a panic and not a made-up verdict.
+#[tokio::test]
+async fn an_unknown_stored_verdict_is_an_error_not_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.sqlite");
+    let store: Arc<dyn Store> = vantage_collector::store::open(path.to_str().unwrap()).await.unwrap().into();
+    store.insert(report(1, START), pk(), START + 60).await.unwrap();
+    rusqlite::Connection::open(&path).unwrap().execute("UPDATE measurements SET verdict = 'censored'", []).unwrap();
+    let page = store.export_page(&ExportFilter::default(), None, 10).await;
+    let e = page.expect_err("an unknown verdict is refused");
+    assert!(matches!(e, StoreError::Data(_)) && e.to_string().contains("censored"), "{e}");
+    store.close().await;
+}

@@ -60,6 +60,11 @@ impl Verdict {
             Verdict::Inconclusive => "inconclusive",
         }
     }
+
+    /// The verdict its wire name names ([`Verdict::as_str`]), if any.
+    pub fn parse(name: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == name)
+    }
 }
 
 /// Throttling means at least this many times slower than the controls (OONI's factor).
@@ -273,6 +278,17 @@ pub fn decide(attempts: &[Attempt], ctx: &RunContext) -> Decision {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_verdict_is_parsed_from_its_wire_name_and_nothing_else() {
+        for v in Verdict::ALL {
+            assert_eq!(Verdict::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{}\"", v.as_str()));
+        }
+        for bad in ["", "Blocked", "blocked ", "local-block", "ok"] {
+            assert_eq!(Verdict::parse(bad), None, "{bad:?}");
+        }
+    }
+
     use super::*;
     use Outcome::*;
     use ProbeKind::*;

@@ -10,7 +10,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use thiserror::Error;
 use tokio::sync::mpsc;
-use vantage_report::Report;
+use vantage_report::{Report, Verdict};
 
 use crate::export::ExportRow;
 
@@ -27,6 +27,11 @@ impl Origin {
     pub fn unknown() -> Self {
         Origin { country: "ZZ".into(), asn: 0 }
     }
+}
+
+/// A stored verdict name as the [`Verdict`] it names.
+pub(crate) fn stored_verdict(name: &str) -> Result<Verdict, StoreError> {
+    Verdict::parse(name).ok_or_else(|| StoreError::Data(format!("verdict {name:?}")))
 }
 
 /// Which stored measurements an export wants.
@@ -69,6 +74,9 @@ pub enum StoreError {
     Batch(#[source] std::sync::Arc<StoreError>),
     #[error("storage cannot be written: {0}")]
     Unwritable(String),
+    /// A stored value is not one the collector writes (a hand-edited or damaged database).
+    #[error("stored data is not what the collector writes: {0}")]
+    Data(String),
 }
 
 /// Where an export page ends: the next page starts after this report. Exports are ordered by

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, Mutex};
 use tokio_postgres::{Client, NoTls};
 use vantage_report::timestamp::parse_utc;
-use vantage_report::Report;
+use vantage_report::{Report, Verdict};
 
 use super::{
     acknowledge, fill_batch, ExportCursor, ExportFilter, ExportPage, Job, Origin, Store, StoreError, WriteQueue,
@@ -232,7 +232,8 @@ impl Store for PostgresStore {
                 target_id: String::new(),
                 input: String::new(),
                 control: false,
-                verdict: String::new(),
+                // Set per measurement below.
+                verdict: Verdict::Inconclusive,
                 evidence: String::new(),
             };
             let measurements: serde_json::Value = serde_json::from_str(row.get::<_, &str>(12))?;
@@ -242,7 +243,7 @@ impl Store for PostgresStore {
                     target_id: text("target_id"),
                     input: text("input"),
                     control: m["control"].as_bool().unwrap_or(false),
-                    verdict: text("verdict"),
+                    verdict: super::stored_verdict(m["verdict"].as_str().unwrap_or_default())?,
                     evidence: serde_json::json!({ "reason": m["reason"], "attempts": m["attempts"] }).to_string(),
                     ..base.clone()
                 });

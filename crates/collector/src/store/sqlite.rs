@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags};
 use tokio::sync::mpsc;
 use vantage_report::timestamp::{format_minute, parse_utc};
-use vantage_report::Report;
+use vantage_report::{Report, Verdict};
 
 use super::{
     acknowledge, fill_batch, ExportCursor, ExportFilter, ExportPage, Job, Origin, Store, StoreError, WriteQueue,
@@ -280,7 +280,8 @@ fn export_page(
             target_id: String::new(),
             input: String::new(),
             control: false,
-            verdict: String::new(),
+            // Set per measurement below.
+            verdict: Verdict::Inconclusive,
             evidence: String::new(),
         };
         let mut ms = measurements.query(params![id])?;
@@ -289,7 +290,7 @@ fn export_page(
                 target_id: m.get(0)?,
                 input: m.get(1)?,
                 control: m.get(2)?,
-                verdict: m.get(3)?,
+                verdict: super::stored_verdict(&m.get::<_, String>(3)?)?,
                 evidence: m.get(4)?,
                 ..base.clone()
             });
