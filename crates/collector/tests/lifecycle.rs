@@ -3,12 +3,12 @@
 //!
 //! Run with `cargo test -p vantage-collector --test lifecycle`.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hyper::Method;
 use vantage_lab::free_port;
 
 mod process;
@@ -24,23 +24,8 @@ fn list_file() -> tempfile::NamedTempFile {
 /// without rate limit; with `debug_log`, debug-level logs go there.
 fn serve_collector(db: impl AsRef<std::ffi::OsStr>, port: u16, debug_log: Option<std::process::Stdio>) -> Child {
     let list = list_file();
-    let mut cmd = std::process::Command::new(process::BIN);
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--rate-limit", "0", "--database"])
-        .arg(db)
-        .arg("--targets")
-        .arg(list.path())
-        .stdout(std::process::Stdio::null());
-    match debug_log {
-        Some(log) => cmd.env("RUST_LOG", "debug").stderr(log),
-        None => cmd.stderr(std::process::Stdio::null()),
-    };
-    let child = cmd.spawn().expect("the collector starts");
-    let t0 = std::time::Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    let targets = [std::ffi::OsStr::new("--targets"), list.path().as_os_str()];
+    vantage_lab::collector::serve_collector_with(process::BIN, db, port, &targets, debug_log)
 }
 
 fn start(db: impl AsRef<std::ffi::OsStr>, port: u16) -> Child {
@@ -57,29 +42,28 @@ fn submit(port: u16, body: &str) -> bool {
     status_of(port, body) == Some(201)
 }
 
+/// Runs one request through the lab's HTTP client on a runtime of its own (the load runs
+/// on plain threads).
+fn exchange(method: Method, port: u16, path: &str, body: &str) -> Option<vantage_lab::http::Answer> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let headers = [("content-type", "application/json")];
+    let answer = vantage_lab::http::try_request(method, &url, &headers, body.to_string());
+    rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), answer).await.ok()?.ok() })
+}
+
 /// POSTs a report and returns the HTTP status, if an answer came.
 fn status_of(port: u16, body: &str) -> Option<u16> {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return None };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-    let req = format!(
-        "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+    exchange(Method::POST, port, "/api/v1/reports", body).map(|a| a.status)
 }
 
 /// Report ids in the export, with how often each appears.
 fn stored(port: u16) -> std::collections::HashMap<String, usize> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(b"GET /api/v1/export?format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
+    let answer = exchange(Method::GET, port, "/api/v1/export?format=csv", "").expect("the export answers");
+    assert_eq!(answer.status, 200, "{}", answer.body);
     let mut counts = std::collections::HashMap::new();
     // One line per measurement, two measurements per report.
-    for line in answer.lines().filter(|l| l.contains(",x,")) {
+    for line in answer.body.lines().filter(|l| l.contains(",x,")) {
         if let Some(id) = line.split(',').nth(3) {
             *counts.entry(id.to_string()).or_default() += 1;
         }

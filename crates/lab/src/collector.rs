@@ -124,6 +124,13 @@ pub fn serve_collector_with(
         None => cmd.stderr(Stdio::null()),
     };
     let mut child = cmd.spawn().expect("the collector starts");
+    wait_listening(&mut child, port);
+    child
+}
+
+/// Waits until `child` listens on loopback `port`; panics (failing the test) if it exits first
+/// or takes over 20 s.
+pub fn wait_listening(child: &mut Child, port: u16) {
     let t0 = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -132,5 +139,4 @@ pub fn serve_collector_with(
         assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen on port {port}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
 }

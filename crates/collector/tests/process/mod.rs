@@ -89,14 +89,7 @@ pub fn spawn_shell(script: &str, port: u16, stderr: Stdio) -> Running {
 }
 
 fn wait_listening(mut child: Child, port: u16) -> Running {
-    let t0 = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the collector exited before listening: {status}");
-        }
-        assert!(t0.elapsed() < Duration::from_secs(20), "the collector did not listen on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    vantage_lab::collector::wait_listening(&mut child, port);
     Running { child, port }
 }
 
