@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// https://news.example for a news site embedding the widget.
     #[arg(long = "allow-origin", value_parser = parse_origin)]
     pub allow_origins: Vec<HeaderValue>,
+    /// An origin whose pages may frame the newsroom widget (repeatable); any origin when none
+    /// is given. The self-test page itself is never framed.
+    #[arg(long = "embed-allow", value_parser = parse_origin)]
+    pub embed_allow: Vec<HeaderValue>,
     /// A request's headers must arrive within this (also the keep-alive idle limit).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
@@ -189,6 +193,7 @@ impl ServeArgs {
         let mut state = AppState::shared(store.into(), catalogue, geo)
             .with_limits(self.body_timeout, self.max_exports)
             .with_cors_origins(self.allow_origins)
+            .with_embed_allow(self.embed_allow.iter().filter_map(|o| o.to_str().ok()).map(str::to_string).collect())
             .with_crowd(crowd);
         if self.rate_limit > 0 {
             state = state.with_rate_limit(self.rate_limit, self.rate_burst);

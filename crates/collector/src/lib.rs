@@ -13,6 +13,7 @@ pub mod crowd;
 pub mod error;
 pub mod export;
 pub mod geoip;
+pub mod headers;
 pub mod ingest;
 pub mod metrics;
 pub mod peer;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub export_slots: Arc<tokio::sync::Semaphore>,
     /// Aggregates and events (`GET /api/v1/aggregates`, `/events`); not served when none.
     pub crowd: Option<crowd::api::CrowdState>,
+    /// Origins whose pages may frame the widget (`frame-ancestors`); any when empty.
+    pub embed_allow: Vec<String>,
 }
 
 /// Exports that may run at once by default.
@@ -81,7 +84,14 @@ impl AppState {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             export_slots: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_EXPORTS)),
             crowd: None,
+            embed_allow: Vec::new(),
         }
+    }
+
+    /// Lets only pages of these origins frame the widget (`frame-ancestors`).
+    pub fn with_embed_allow(mut self, origins: Vec<String>) -> Self {
+        self.embed_allow = origins;
+        self
     }
 
     /// Lets pages on these origins submit reports (CORS), e.g. a widget's host.
@@ -167,11 +177,17 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
         .route(path::METRICS, get(metrics::get_metrics))
         .method_not_allowed_fallback(error::method_not_allowed);
     if let Some(site) = site {
-        let index = ServeFile::new(site.join("index.html"));
+        let index = ServeFile::new(site.join("index.html")).precompressed_gzip();
         let guard = Arc::new(site::SiteRoot::new(&site));
-        let files = ServeDir::new(site).fallback(index);
+        let policy = Arc::new(headers::SiteHeaders::from_site(&site, state.catalogue.urls(), &state.embed_allow));
+        // The `.gz` files `cargo xtask build` writes beside each file are sent to browsers
+        // that accept gzip: no compression work per request.
+        let files = ServeDir::new(site).precompressed_gzip().fallback(index);
         router = router.fallback_service(
-            tower::ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(guard, site::guard)).service(files),
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(policy, headers::site_headers))
+                .layer(axum::middleware::from_fn_with_state(guard, site::guard))
+                .service(files),
         );
     }
     router.layer(TraceLayer::new_for_http()).with_state(state)

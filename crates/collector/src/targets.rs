@@ -143,6 +143,14 @@ impl Catalogue {
         self.by_country.get(country).map_or(&self.global_json, |(_, json)| json)
     }
 
+    /// Every URL of every list served or accepted: what the pages may load (their CSP).
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(&self.global)
+            .chain(self.by_country.values().map(|(list, _)| list))
+            .chain(self.previous.values())
+            .flat_map(|list| list.targets.iter().flat_map(|t| t.urls()))
+    }
+
     /// Countries with additions.
     pub fn countries(&self) -> impl Iterator<Item = &str> {
         self.by_country.keys().map(String::as_str)
