@@ -70,7 +70,7 @@ async fn the_self_test_page_runs_only_its_own_code_and_loads_only_the_lists_site
         assert!(!csp.contains("unsafe-inline"), "{csp}");
         // The shipped list's sites, and nothing else.
         for origin in ["https://abs.twimg.com", "https://cdn.jsdelivr.net"] {
-            assert!(csp.contains(&format!("img-src 'self' ")) && csp.contains(origin), "{origin}: {csp}");
+            assert!(csp.contains("img-src 'self' ") && csp.contains(origin), "{origin}: {csp}");
         }
         assert!(!csp.contains("/static/control.png"), "paths are 'self': {csp}");
         assert_eq!(header(&h, "cross-origin-resource-policy"), "same-origin");
