@@ -1,4 +1,4 @@
-//! `GET /api/v1/aggregates` and `GET /api/v1/events`, read from the rollup and event tables
+//! `GET /api/v1/aggregates` and `GET /api/v1/events` (and the router that adds `nearby.rs`), read from the rollup and event tables
 //! only. Cells with fewer than `min_reports` distinct reports say "not enough reports" and
 //! never their counts.
 
@@ -22,9 +22,14 @@ pub struct CrowdState {
     pub min_reports: u32,
 }
 
-/// The crowd endpoints, to be nested under `/api/v1` beside the others.
-pub fn router<S: Clone + Send + Sync + 'static>(state: CrowdState) -> Router<S> {
-    Router::new().route("/aggregates", get(get_aggregates)).route("/events", get(get_events)).with_state(state)
+/// The crowd endpoints, to be nested under `/api/v1` beside the others. `/nearby` needs the
+/// whole state (the requester's place comes from the GeoIP lookup of the connection).
+pub fn router(state: CrowdState) -> Router<crate::AppState> {
+    Router::new()
+        .route("/aggregates", get(get_aggregates))
+        .route("/events", get(get_events))
+        .with_state(state)
+        .route("/nearby", get(super::nearby::get_nearby))
 }
 
 /// Grain of an aggregates query.
@@ -72,7 +77,7 @@ pub struct AggregateQuery {
     pub grain: Grain,
 }
 
-fn bad(field: &str, detail: impl Into<String>) -> ApiError {
+pub(super) fn bad(field: &str, detail: impl Into<String>) -> ApiError {
     ApiError::new(vantage_report::wire::ErrorCode::InvalidQuery, detail).with_field(field)
 }
 
@@ -84,11 +89,11 @@ pub fn parse_time(s: &str) -> Option<i64> {
     parse_utc(s)
 }
 
-fn pairs(query: Option<&str>) -> Vec<(String, String)> {
+pub(super) fn pairs(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
 }
 
-fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, ApiError> {
     let mut found = pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let first = found.next();
     if found.next().is_some() {
@@ -97,7 +102,7 @@ fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, 
     Ok(first.filter(|v| !v.is_empty()))
 }
 
-fn check_keys(pairs: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
+pub(super) fn check_keys(pairs: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
     match pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
         Some((k, _)) => Err(bad(k, format!("unknown parameter; known: {}", known.join(", ")))),
         None => Ok(()),
@@ -202,7 +207,7 @@ pub fn aggregate(rollup: &Rollup, q: &AggregateQuery, min_reports: u32) -> Value
     })
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+pub(super) fn internal(e: impl std::fmt::Display) -> Response {
     ApiError::internal(e).into_response()
 }
 
