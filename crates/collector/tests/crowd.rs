@@ -380,3 +380,75 @@ async fn nearby_leaves_out_thin_sums_and_believes_only_trusted_proxies() {
     assert_eq!((v["country"].as_str(), v["asn"].as_u64()), (Some("PK"), Some(17558)), "{body}");
     assert_eq!(cell(&v["network_cells"], "x").unwrap()["reports"], 20);
 }
+
+/// Waits until `log` has `words` at least `times` times; panics with the log after `within`.
+fn wait_for_log(log: &std::path::Path, words: &str, times: usize, within: std::time::Duration) -> String {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.matches(words).count() >= times {
+            return text;
+        }
+        assert!(std::time::Instant::now() < deadline, "{words:?} not {times} times in {}:\n{text}", log.display());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Two `serve` processes on one PostgreSQL, a crowd round a second: exactly one runs the
+/// detector, both serve what it found, and when the leader stops the other takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serving_collectors_on_postgres_take_turns_running_the_detector() {
+    use std::time::Duration;
+    let pg = vantage_lab::postgres::TestPostgres::start().expect("a PostgreSQL server");
+    let url = pg.database("leaders").unwrap();
+    let store: Arc<dyn Store> = vantage_collector::store::open(&url).await.unwrap().into();
+    let now = vantage_lab::now_secs();
+    for (r, o) in &crowd_from(vantage_collector::crowd::bucket_of(now) - 3 * 900) {
+        // Received long enough ago for the PostgreSQL job to count it.
+        store.insert(r.clone(), o.clone(), now - 600).await.unwrap();
+    }
+    store.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.json");
+    std::fs::write(&targets, serde_json::to_string(&sample_targets()).unwrap()).unwrap();
+    let start = |name: &str| {
+        let log = dir.path().join(format!("{name}.log"));
+        let port = vantage_lab::free_port();
+        let extra: [&std::ffi::OsStr; 4] =
+            ["--crowd-every".as_ref(), "1s".as_ref(), "--targets".as_ref(), targets.as_os_str()];
+        let file = std::fs::File::create(&log).unwrap();
+        let child = vantage_lab::collector::serve_collector_with(
+            env!("CARGO_BIN_EXE_vantage-collector"),
+            &url,
+            port,
+            &extra,
+            Some(file.into()),
+        );
+        (child, port, log)
+    };
+    const LEADS: &str = "now runs the crowd detector";
+    const RAN: &str = "crowd round: detector ran";
+    const FOLLOWS: &str = "another collector leads the detector";
+    let (mut first, _, first_log) = start("first");
+    wait_for_log(&first_log, RAN, 1, Duration::from_secs(20));
+    let (mut second, second_port, second_log) = start("second");
+    let seen = wait_for_log(&second_log, FOLLOWS, 3, Duration::from_secs(20));
+    assert!(!seen.contains(LEADS) && !seen.contains(RAN), "the second collector ran the detector too:\n{seen}");
+    wait_for_log(&first_log, RAN, 3, Duration::from_secs(20));
+    // Either serves what the leader found.
+    let (status, body) =
+        vantage_lab::http::get(&format!("http://127.0.0.1:{second_port}/api/v1/events?country=PK")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("x unreachable from Pakistan"), "{body}");
+
+    // The leader stops: the other takes over within a few rounds.
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
+    first.wait().unwrap();
+    let after = wait_for_log(&second_log, RAN, 1, Duration::from_secs(20));
+    assert_eq!(after.matches(LEADS).count(), 1, "{after}");
+    let _ = second.kill();
+    let _ = second.wait();
+    let first_text = std::fs::read_to_string(&first_log).unwrap();
+    assert!(!first_text.contains(FOLLOWS), "the first led from its first round:\n{first_text}");
+}

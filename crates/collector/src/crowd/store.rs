@@ -274,6 +274,9 @@ impl CrowdDb {
                     let row =
                         client.query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK_KEY]).await.map_err(pg)?;
                     *leading = row.get(0);
+                    if *leading {
+                        tracing::info!("this collector now runs the crowd detector (advisory lock held)");
+                    }
                 }
                 Ok(*leading)
             }
