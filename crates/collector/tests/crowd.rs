@@ -452,3 +452,25 @@ async fn two_serving_collectors_on_postgres_take_turns_running_the_detector() {
     let first_text = std::fs::read_to_string(&first_log).unwrap();
     assert!(!first_text.contains(FOLLOWS), "the first led from its first round:\n{first_text}");
 }
+
+#[test]
+fn aggregates_give_totals_per_network_for_a_breakdown() {
+    let rollup = in_memory(&crowd());
+    let q = |query: &str| AggregateQuery::parse(Some(query), PAKISTAN + 86_400).unwrap();
+    let body = aggregate(&rollup, &q("country=PK&asn=each&bucket=total&since=2023-12-17T14:00:00Z"), 5);
+    let cells = body["cells"].as_array().unwrap();
+    let x: Vec<_> = cells.iter().filter(|c| c["target"] == "x").collect();
+    assert_eq!(x.len(), 2, "one total per network: {body}");
+    for c in &x {
+        assert_eq!((c["reports"].as_u64(), c["start"].as_str()), (Some(20), Some("2023-12-17T14:00:00Z")), "{c}");
+        assert!(c["asn"] == 17557 || c["asn"] == 17558);
+    }
+    // Under the threshold a network's total is withheld like any cell.
+    let thin = aggregate(&rollup, &q("country=PK&asn=each&bucket=total&since=2023-12-17"), 21);
+    assert!(thin["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "not enough reports" && c.get("reports").is_none()));
+    assert_eq!(AggregateQuery::parse(Some("asn=some"), PAKISTAN).unwrap_err().field.as_deref(), Some("asn"));
+}
