@@ -137,7 +137,8 @@ async fn healthz(
     }
 }
 
-/// Builds the whole service: the API under `/api/v1`, and the built client from `site`
+/// Builds the whole service: the API under `/api/v1`, and the built client from `site` (with
+/// `/dashboard` leading to the crowd dashboard, a static page in it)
 /// (any unknown path falls back to its `index.html`, as a single-page app needs; hostile paths
 /// are turned away first, see [`site`]). Serve it with [`serve::serve`] (or with
 /// `into_make_service_with_connect_info::<SocketAddr>()`) so GeoIP sees the peer.
@@ -170,7 +171,7 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
         let index = ServeFile::new(site.join("index.html"));
         let guard = Arc::new(site::SiteRoot::new(&site));
         let files = ServeDir::new(site).fallback(index);
-        router = router.fallback_service(
+        router = router.route("/dashboard", get(site::dashboard)).fallback_service(
             tower::ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(guard, site::guard)).service(files),
         );
     }
