@@ -6,6 +6,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod country_targets;
+mod dashboard;
 mod refuses_bad_list;
 mod run_and_submit;
 mod scenarios;

@@ -23,7 +23,10 @@ commands:
   lint                  rustfmt check, clippy (native and wasm32) with warnings denied, module docs
   test                  run every test: native, in-browser (wasm-bindgen-test) and end-to-end
   bench                 run the benchmarks (censor lab: run time, timing accuracy; collector:
-                        ingest on SQLite and PostgreSQL) and print their figures against the budgets
+                        ingest on SQLite and PostgreSQL, attack, 30-day crowd query over 10 million
+                        measurements) and print their figures against the budgets
+  replay                score the crowd detector on replayed crowds of 20 to 200 reports per hour
+                        per country, two seeds: precision, recall and detection delay
   setup                 only install the toolchain pieces that are missing
   mutants [SCOPE] [-- ARGS]
                         mutation testing (cargo-mutants) of crates/report, failing below 95 % caught,
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Some("lint") => lint::lint(),
         Some("test") => test(),
         Some("bench") => bench(),
+        Some("replay") => replay(),
         Some("setup") => tools::ensure_all(true),
         Some("mutants") => mutants::mutants(&args[1..]),
         Some("-h" | "--help" | "help") => {
@@ -100,7 +104,26 @@ fn bench() -> Result<(), String> {
     let lab = sh(Command::new("cargo").args(["bench", "--bench", "lab"]));
     let ingest = sh(Command::new("cargo").args(["bench", "-p", "vantage-collector", "--bench", "ingest"]));
     let attack = sh(Command::new("cargo").args(["bench", "-p", "vantage-collector", "--bench", "attack"]));
-    lab.and(ingest).and(attack)
+    let crowd = sh(Command::new("cargo").args(["bench", "-p", "vantage-collector", "--bench", "crowd"]));
+    lab.and(ingest).and(attack).and(crowd)
+}
+
+/// The replay harness over every crowd size and both seeds, in a release build (the test
+/// suite scores only the smallest crowd with one seed). `REPLAY_CROWDS` / `REPLAY_SEEDS` in the
+/// environment choose others.
+fn replay() -> Result<(), String> {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["test", "--release", "-p", "vantage-collector", "--test", "replay"]).args([
+        "the_replayed_crowd_shows_every_injected_event_and_nothing_else",
+        "--",
+        "--nocapture",
+    ]);
+    for (var, all) in [("REPLAY_CROWDS", "20,50,100,200"), ("REPLAY_SEEDS", "17122023,8022024")] {
+        if std::env::var_os(var).is_none() {
+            cmd.env(var, all);
+        }
+    }
+    sh(&mut cmd)
 }
 
 fn run(args: &[String]) -> Result<(), String> {

@@ -121,6 +121,9 @@ pub struct ServeArgs {
     /// Aggregate cells with fewer distinct reports are published only as "not enough reports".
     #[arg(long, default_value_t = crate::crowd::DEFAULT_MIN_REPORTS)]
     pub min_reports: u32,
+    /// How often the crowd task counts new reports and, on the collector leading it, detects.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub crowd_every: Duration,
 }
 
 fn parse_cidr(s: &str) -> Result<Cidr, String> {
@@ -180,7 +183,7 @@ impl ServeArgs {
         let database = &self.database.database;
         let store =
             crate::store::open(database).await.with_context(|| format!("--database {}", self.database.redacted()))?;
-        let crowd = crate::crowd::cli::start(database, self.min_reports, &catalogue)
+        let crowd = crate::crowd::cli::start(database, self.min_reports, &catalogue, self.crowd_every)
             .await
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("--database {}", self.database.redacted()))?;

@@ -147,7 +147,8 @@ async fn healthz(
     }
 }
 
-/// Builds the whole service: the API under `/api/v1`, and the built client from `site`
+/// Builds the whole service: the API under `/api/v1`, and the built client from `site` (with
+/// `/dashboard` leading to the crowd dashboard, a static page in it)
 /// (any unknown path falls back to its `index.html`, as a single-page app needs; hostile paths
 /// are turned away first, see [`site`]). Serve it with [`serve::serve`] (or with
 /// `into_make_service_with_connect_info::<SocketAddr>()`) so GeoIP sees the peer.
@@ -183,7 +184,7 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
         // The `.gz` files `cargo xtask build` writes beside each file are sent to browsers
         // that accept gzip: no compression work per request.
         let files = ServeDir::new(site).precompressed_gzip().fallback(index);
-        router = router.fallback_service(
+        router = router.route("/dashboard", get(site::dashboard)).fallback_service(
             tower::ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(policy, headers::site_headers))
                 .layer(axum::middleware::from_fn_with_state(guard, site::guard))

@@ -66,6 +66,15 @@ pub async fn guard(State(root): State<Arc<SiteRoot>>, request: Request, next: Ne
     }
 }
 
+/// `GET /dashboard`: the public crowd dashboard, a static page of the built client
+/// (`static/dashboard.html`), with the link's parameters (`?country=PK&days=7`) kept.
+pub async fn dashboard(axum::extract::RawQuery(query): axum::extract::RawQuery) -> axum::response::Redirect {
+    match query.filter(|q| !q.is_empty()) {
+        Some(q) => axum::response::Redirect::to(&format!("/static/dashboard.html?{q}")),
+        None => axum::response::Redirect::to("/static/dashboard.html"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

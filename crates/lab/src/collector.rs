@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vantage_collector::crowd::api::CrowdState;
+use vantage_collector::crowd::store::CrowdDb;
 use vantage_collector::geoip::GeoIp;
 use vantage_collector::targets::Catalogue;
 use vantage_collector::{app, store::sqlite::SqliteStore, AppState};
@@ -21,6 +23,10 @@ pub struct Options {
     /// `--geoip-country`, `--geoip-asn`.
     pub geoip_country: Option<PathBuf>,
     pub geoip_asn: Option<PathBuf>,
+    /// Serve the crowd endpoints (aggregates, events, nearby) from the collector's own
+    /// database with this `--min-reports`; no crowd task runs: the test counts and detects
+    /// when it wants to (see [`Collector::database`]).
+    pub crowd_min_reports: Option<u32>,
 }
 
 pub struct Collector {
@@ -45,7 +51,7 @@ impl Collector {
 
     /// A collector serving `targets` (which must be a valid list), set up as `options` say.
     pub async fn start_with(targets: &TargetList, options: Options) -> Collector {
-        let Options { csp, country_dir, geoip_country, geoip_asn } = options;
+        let Options { csp, country_dir, geoip_country, geoip_asn, crowd_min_reports } = options;
         let problems = targets.problems();
         assert!(problems.is_empty(), "the test's target list is invalid: {problems:?}");
         let mut catalogue = Catalogue::new(targets.clone());
@@ -54,10 +60,16 @@ impl Collector {
         }
         let geo = GeoIp::open(geoip_country.as_deref(), geoip_asn.as_deref()).expect("readable GeoIP databases");
         let data = tempfile::tempdir().expect("a data directory");
-        let store = SqliteStore::open(&data.path().join("vantage.sqlite")).expect("open SQLite");
+        let database = data.path().join("vantage.sqlite");
+        let store = SqliteStore::open(&database).expect("open SQLite");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the collector");
         let port = listener.local_addr().expect("collector address").port();
-        let mut router = app(AppState::new(store, catalogue, geo), Some(site_dir()));
+        let mut state = AppState::new(store, catalogue, geo);
+        if let Some(min_reports) = crowd_min_reports {
+            let db = CrowdDb::open(database.to_str().expect("a UTF-8 path")).await.expect("open the crowd tables");
+            state = state.with_crowd(CrowdState { db: std::sync::Arc::new(db), min_reports });
+        }
+        let mut router = app(state, Some(site_dir()));
         if let Some(csp) = csp {
             let value = axum::http::HeaderValue::from_str(&csp).expect("a valid policy");
             router = router.layer(axum::middleware::map_response(move |mut res: axum::response::Response| {
@@ -73,6 +85,11 @@ impl Collector {
             axum::serve(listener, service).await.expect("collector serves");
         });
         Collector { port, data, server }
+    }
+
+    /// The collector's SQLite database, for a test that stores or counts beside it.
+    pub fn database(&self) -> PathBuf {
+        self.data.path().join("vantage.sqlite")
     }
 
     /// Every byte of every file in the data directory (database, WAL, shared memory).

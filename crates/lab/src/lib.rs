@@ -10,6 +10,7 @@
 //! | [`proxy`]   | the loopback CONNECT proxy that maps names for Firefox                         |
 //! | [`page`]    | the self-test page object, in the words of its DOM hooks                       |
 //! | [`collector`]| the real `vantage-collector` binary in its own process                        |
+//! | [`crowd`]   | a replayed crowd of reports with injected disruptions (the ground truth)        |
 //! | [`nginx`]   | Debian's nginx in front of collectors, as `docs/deploy.md` configures it        |
 //! | [`postgres`]| a throwaway PostgreSQL server from Debian's binaries                           |
 //! | [`geoip`]   | MaxMind-format databases written by the test                                   |
@@ -25,6 +26,7 @@
 pub mod browser;
 pub mod censor;
 pub mod collector;
+pub mod crowd;
 pub mod firefox;
 pub mod geoip;
 pub mod group;

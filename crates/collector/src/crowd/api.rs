@@ -1,4 +1,4 @@
-//! `GET /api/v1/aggregates` and `GET /api/v1/events`, read from the rollup and event tables
+//! `GET /api/v1/aggregates` and `GET /api/v1/events` (and the router that adds `nearby.rs`), read from the rollup and event tables
 //! only. Cells with fewer than `min_reports` distinct reports say "not enough reports" and
 //! never their counts.
 
@@ -22,9 +22,14 @@ pub struct CrowdState {
     pub min_reports: u32,
 }
 
-/// The crowd endpoints, to be nested under `/api/v1` beside the others.
-pub fn router<S: Clone + Send + Sync + 'static>(state: CrowdState) -> Router<S> {
-    Router::new().route("/aggregates", get(get_aggregates)).route("/events", get(get_events)).with_state(state)
+/// The crowd endpoints, to be nested under `/api/v1` beside the others. `/nearby` needs the
+/// whole state (the requester's place comes from the GeoIP lookup of the connection).
+pub fn router(state: CrowdState) -> Router<crate::AppState> {
+    Router::new()
+        .route("/aggregates", get(get_aggregates))
+        .route("/events", get(get_events))
+        .with_state(state)
+        .route("/nearby", get(super::nearby::get_nearby))
 }
 
 /// Grain of an aggregates query.
@@ -33,12 +38,15 @@ pub enum Grain {
     Quarter,
     Hour,
     Day,
+    /// One cell for the whole range (its start is the range's): totals per place and target.
+    Total,
 }
 
 impl Grain {
     pub fn secs(self) -> i64 {
         match self {
-            Grain::Quarter => BUCKET_SECS,
+            // A total starts where its range does, to the 15 minutes.
+            Grain::Quarter | Grain::Total => BUCKET_SECS,
             Grain::Hour => 3600,
             Grain::Day => 86_400,
         }
@@ -48,6 +56,7 @@ impl Grain {
             Grain::Quarter => "15m",
             Grain::Hour => "hour",
             Grain::Day => "day",
+            Grain::Total => "total",
         }
     }
     /// Longest range a query of this grain may ask for, so a response stays small.
@@ -55,24 +64,33 @@ impl Grain {
         match self {
             Grain::Quarter => 7 * 86_400,
             Grain::Hour => 31 * 86_400,
-            Grain::Day => 400 * 86_400,
+            Grain::Day | Grain::Total => 400 * 86_400,
         }
     }
+}
+
+/// `asn=`: absent for the whole country (networks summed), a number for one network, `each`
+/// for every network apart (a per-network breakdown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Networks {
+    Summed,
+    One(u32),
+    Each,
 }
 
 /// An aggregates query, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregateQuery {
     pub country: Option<String>,
-    /// One network; the whole country (networks summed) when absent.
-    pub asn: Option<u32>,
+    /// Which networks: summed into the whole country, or each apart.
+    pub networks: Networks,
     pub target: Option<String>,
     pub since: i64,
     pub until: i64,
     pub grain: Grain,
 }
 
-fn bad(field: &str, detail: impl Into<String>) -> ApiError {
+pub(super) fn bad(field: &str, detail: impl Into<String>) -> ApiError {
     ApiError::new(vantage_report::wire::ErrorCode::InvalidQuery, detail).with_field(field)
 }
 
@@ -84,11 +102,11 @@ pub fn parse_time(s: &str) -> Option<i64> {
     parse_utc(s)
 }
 
-fn pairs(query: Option<&str>) -> Vec<(String, String)> {
+pub(super) fn pairs(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
 }
 
-fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, ApiError> {
     let mut found = pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let first = found.next();
     if found.next().is_some() {
@@ -97,7 +115,7 @@ fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, 
     Ok(first.filter(|v| !v.is_empty()))
 }
 
-fn check_keys(pairs: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
+pub(super) fn check_keys(pairs: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
     match pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
         Some((k, _)) => Err(bad(k, format!("unknown parameter; known: {}", known.join(", ")))),
         None => Ok(()),
@@ -120,7 +138,8 @@ fn time_param(v: Option<&str>, field: &str) -> Result<Option<i64>, ApiError> {
 }
 
 impl AggregateQuery {
-    /// Parses `country`, `asn`, `target`, `since`, `until`, `bucket` (`15m`, `hour` or `day`).
+    /// Parses `country`, `asn` (a number or `each`), `target`, `since`, `until`, `bucket` (`15m`,
+    /// `hour`, `day` or `total`).
     /// Without `until`, now; without `since`, a day, a week or 30 days before it.
     pub fn parse(query: Option<&str>, now: i64) -> Result<Self, ApiError> {
         let p = pairs(query);
@@ -129,11 +148,18 @@ impl AggregateQuery {
             "15m" => Grain::Quarter,
             "hour" => Grain::Hour,
             "day" => Grain::Day,
-            _ => return Err(bad("bucket", "must be 15m, hour or day")),
+            "total" => Grain::Total,
+            _ => return Err(bad("bucket", "must be 15m, hour, day or total")),
         };
-        let asn = one(&p, "asn")?
-            .map(|a| a.trim_start_matches("AS").parse::<u32>().map_err(|_| bad("asn", "must be a number like 17557")))
-            .transpose()?;
+        let networks = match one(&p, "asn")? {
+            None => Networks::Summed,
+            Some("each") => Networks::Each,
+            Some(a) => Networks::One(
+                a.trim_start_matches("AS")
+                    .parse::<u32>()
+                    .map_err(|_| bad("asn", "must be a number like 17557, or each for every network apart"))?,
+            ),
+        };
         let target = one(&p, "target")?.map(str::to_string);
         if target.as_deref().is_some_and(|t| !vantage_report::target::is_valid_id(t)) {
             return Err(bad("target", "must be a target id like x or youtube"));
@@ -142,7 +168,7 @@ impl AggregateQuery {
         let default_span = match grain {
             Grain::Quarter => 86_400,
             Grain::Hour => 7 * 86_400,
-            Grain::Day => 30 * 86_400,
+            Grain::Day | Grain::Total => 30 * 86_400,
         };
         let since = time_param(one(&p, "since")?, "since")?.unwrap_or(until - default_span);
         if since >= until {
@@ -155,7 +181,7 @@ impl AggregateQuery {
             ));
         }
         let country = country_param(one(&p, "country")?)?;
-        Ok(AggregateQuery { country, asn, target, since, until, grain })
+        Ok(AggregateQuery { country, networks, target, since, until, grain })
     }
 }
 
@@ -178,19 +204,23 @@ fn cell_json(key: &CellKey, cell: Published<&TargetCell>, whole_country: bool) -
 
 /// The cells a query asks for, as published: pure, over rollup cells of its range.
 pub fn aggregate(rollup: &Rollup, q: &AggregateQuery, min_reports: u32) -> Value {
-    let whole_country = q.asn.is_none();
+    let whole_country = q.networks == Networks::Summed;
     let mut cells = Rollup::default();
     for (k, c) in &rollup.targets {
         let wanted = (k.bucket >= q.since - q.since.rem_euclid(BUCKET_SECS) && k.bucket < q.until)
             && q.country.as_ref().is_none_or(|cc| *cc == k.country)
-            && q.asn.is_none_or(|a| a == k.asn)
+            && match q.networks {
+                Networks::One(a) => a == k.asn,
+                Networks::Summed | Networks::Each => true,
+            }
             && q.target.as_ref().is_none_or(|t| *t == k.target);
         if wanted {
-            let key = CellKey { asn: if whole_country { 0 } else { k.asn }, ..k.clone() };
+            let bucket = if q.grain == Grain::Total { q.since } else { k.bucket };
+            let key = CellKey { bucket, asn: if whole_country { 0 } else { k.asn }, ..k.clone() };
             cells.targets.entry(key).or_default().merge(c);
         }
     }
-    let cells = cells.coarsen(q.grain.secs());
+    let cells = if q.grain == Grain::Total { cells } else { cells.coarsen(q.grain.secs()) };
     let out: Vec<Value> =
         cells.targets.iter().map(|(k, c)| cell_json(k, publish(c, c.reports, min_reports), whole_country)).collect();
     json!({
@@ -202,7 +232,7 @@ pub fn aggregate(rollup: &Rollup, q: &AggregateQuery, min_reports: u32) -> Value
     })
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+pub(super) fn internal(e: impl std::fmt::Display) -> Response {
     ApiError::internal(e).into_response()
 }
 
@@ -213,7 +243,9 @@ pub async fn get_aggregates(State(state): State<CrowdState>, RawQuery(query): Ra
         Err(e) => return e.into_response(),
     };
     let since = q.since.div_euclid(q.grain.secs()) * q.grain.secs();
-    match state.db.rollup(since, q.until, q.country.as_deref()).await {
+    // A total reads whole days where it can, like a daily query.
+    let read_grain = if q.grain == Grain::Total { Grain::Day.secs() } else { q.grain.secs() };
+    match state.db.cells(since, q.until, q.country.as_deref(), read_grain).await {
         Ok(rollup) => Json(aggregate(&rollup, &AggregateQuery { since, ..q }, state.min_reports)).into_response(),
         Err(e) => internal(e),
     }

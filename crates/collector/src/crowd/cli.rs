@@ -120,14 +120,19 @@ pub async fn detect_command(args: DetectArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// For `serve`: opens the crowd tables and starts the crowd task (a round a minute); returns
-/// what the aggregates and events endpoints need. The task and the endpoints use connections of
-/// their own, so a request never runs inside the task's transaction (PostgreSQL).
-pub async fn start(database: &str, min_reports: u32, catalogue: &Catalogue) -> Result<super::api::CrowdState, String> {
+/// For `serve`: opens the crowd tables and starts the crowd task (a round every `every`);
+/// returns what the crowd endpoints need. The task and the endpoints use connections of their
+/// own, so a request never runs inside the task's transaction (PostgreSQL).
+pub async fn start(
+    database: &str,
+    min_reports: u32,
+    catalogue: &Catalogue,
+    every: std::time::Duration,
+) -> Result<super::api::CrowdState, String> {
     let open = || async { CrowdDb::open(database).await.map_err(|e| format!("opening the crowd tables: {e}")) };
     let (job_db, api_db) = (std::sync::Arc::new(open().await?), std::sync::Arc::new(open().await?));
     let names = catalogue.global.targets.iter().map(|t| (t.id.clone(), t.name.clone())).collect();
     let cfg = Config { min_reports, names, ..Config::default() };
-    tokio::spawn(super::job::run(job_db, cfg, std::time::Duration::from_secs(60)));
+    tokio::spawn(super::job::run(job_db, cfg, every));
     Ok(super::api::CrowdState { db: api_db, min_reports })
 }

@@ -9,8 +9,8 @@
 //! ```
 //!
 //! `store.rs` keeps the cells in rollup tables (a follow-up job, `job.rs`, counts reports stored
-//! since its last position) and the events found; `api.rs` serves them; `import.rs` loads an
-//! export back into a store.
+//! since its last position) and the events found; `api.rs` serves them, `nearby.rs` the recent
+//! picture of the requester's own place; `import.rs` loads an export back into a store.
 //!
 //! `cells.rs` and `detect.rs` are pure: counts in, counts and events out, no storage and no
 //! clock. Cells with fewer
@@ -23,6 +23,7 @@ pub mod cli;
 pub mod detect;
 pub mod import;
 pub mod job;
+pub mod nearby;
 pub mod store;
 
 pub use cells::{bucket_of, Published, Rollup, BUCKET_SECS, DEFAULT_MIN_REPORTS, NOT_ENOUGH_REPORTS};

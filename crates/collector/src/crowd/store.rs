@@ -19,11 +19,20 @@ use thiserror::Error;
 use tokio::sync::Mutex;
 use vantage_report::Verdict;
 
-use super::cells::{CellKey, PlaceCell, PlaceKey, Rollup, TargetCell, VerdictCounts};
+use super::cells::{CellKey, PlaceCell, PlaceKey, Rollup, TargetCell, VerdictCounts, BUCKET_SECS};
 use super::detect::Event;
 
-const SQLITE_MIGRATION: &str = include_str!("../../migrations/sqlite/0003_rollups.sql");
-const POSTGRES_MIGRATION: &str = include_str!("../../migrations/postgres/0003_rollups.sql");
+const SQLITE_MIGRATIONS: [&str; 2] = [
+    include_str!("../../migrations/sqlite/0003_rollups.sql"),
+    include_str!("../../migrations/sqlite/0004_rollup_hours_days.sql"),
+];
+const POSTGRES_MIGRATIONS: [&str; 2] = [
+    include_str!("../../migrations/postgres/0003_rollups.sql"),
+    include_str!("../../migrations/postgres/0004_rollup_hours_days.sql"),
+];
+/// The target-cell tables by grain: 15 minutes, hours, days.
+const GRAINS: [(i64, &str); 3] =
+    [(900, "rollup_targets"), (3600, "rollup_targets_hour"), (86_400, "rollup_targets_day")];
 /// The PostgreSQL advisory lock the detector's leader holds ("crow").
 pub const LEADER_LOCK_KEY: i64 = 0x6372_6f77;
 /// Reports read per batch.
@@ -101,15 +110,23 @@ fn cell_from(control: bool, n: [i64; 9]) -> TargetCell {
     }
 }
 
-const UPSERT_TARGET: &str = "INSERT INTO rollup_targets (bucket, probe_cc, probe_asn, target_id, control, reachable,
-    blocked, timeout, throttled, tampered, local_block, inconclusive, reports, controls_loaded)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-    ON CONFLICT (probe_cc, bucket, probe_asn, target_id) DO UPDATE SET
-    reachable = rollup_targets.reachable + excluded.reachable, blocked = rollup_targets.blocked + excluded.blocked,
-    timeout = rollup_targets.timeout + excluded.timeout, throttled = rollup_targets.throttled + excluded.throttled,
-    tampered = rollup_targets.tampered + excluded.tampered, local_block = rollup_targets.local_block + excluded.local_block,
-    inconclusive = rollup_targets.inconclusive + excluded.inconclusive, reports = rollup_targets.reports + excluded.reports,
-    controls_loaded = rollup_targets.controls_loaded + excluded.controls_loaded";
+/// Adds counts to a target-cell table (`table`), from `source`: a `VALUES` row of
+/// placeholders (SQLite) or the `UNNEST` of one array per column (PostgreSQL, a batch at once).
+fn upsert_target(table: &str, source: &str) -> String {
+    let add = |c: &str| format!("{c} = {table}.{c} + excluded.{c}");
+    let counted =
+        ["reachable", "blocked", "timeout", "throttled", "tampered", "local_block", "inconclusive", "reports"];
+    let sets: Vec<String> = counted.iter().chain(&["controls_loaded"]).map(|c| add(c)).collect();
+    format!(
+        "INSERT INTO {table} ({TARGET_COLUMNS}) {source}
+         ON CONFLICT (probe_cc, bucket, probe_asn, target_id) DO UPDATE SET {}",
+        sets.join(", ")
+    )
+}
+const SQLITE_TARGET_ROW: &str = "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+const POSTGRES_TARGET_ARRAYS: &str = "SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[],
+    $5::boolean[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+    $13::bigint[], $14::bigint[])";
 const UPSERT_PLACE: &str = "INSERT INTO rollup_places (bucket, probe_cc, probe_asn, reports, controls_loaded)
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (probe_cc, bucket, probe_asn) DO UPDATE SET
     reports = rollup_places.reports + excluded.reports,
@@ -128,12 +145,21 @@ impl CrowdDb {
                     tracing::error!(error = %e, "crowd job's database connection ended");
                 }
             });
-            client.batch_execute(POSTGRES_MIGRATION).await.map_err(pg)?;
+            for sql in POSTGRES_MIGRATIONS {
+                client.batch_execute(sql).await.map_err(pg)?;
+            }
             Ok(CrowdDb::Postgres { client: Arc::new(client), leading: Mutex::new(false) })
         } else {
             let path = PathBuf::from(database);
             let p = path.clone();
-            blocking(move || Ok(connect(&p)?.execute_batch(SQLITE_MIGRATION)?)).await?;
+            blocking(move || {
+                let conn = connect(&p)?;
+                for sql in SQLITE_MIGRATIONS {
+                    conn.execute_batch(sql)?;
+                }
+                Ok(())
+            })
+            .await?;
             Ok(CrowdDb::Sqlite { path })
         }
     }
@@ -171,6 +197,35 @@ impl CrowdDb {
                 blocking(move || read_sqlite(&connect(&path)?, since, until, country.as_deref())).await
             }
             CrowdDb::Postgres { client, .. } => read_postgres(client, since, until, country.as_deref()).await,
+        }
+    }
+
+    /// The target cells of [since, until), of one country or all, read from the hour or day
+    /// tables where whole cells of up to `grain` seconds fit (a month of days is a few thousand
+    /// rows), in 15-minute cells at the edges. Sum them to `grain` with [`Rollup::coarsen`].
+    pub async fn cells(&self, since: i64, until: i64, country: Option<&str>, grain: i64) -> Result<Rollup, CrowdError> {
+        let parts = stretches(since, until, grain);
+        let country = country.map(str::to_string);
+        match self {
+            CrowdDb::Sqlite { path } => {
+                let path = path.clone();
+                blocking(move || {
+                    let conn = connect(&path)?;
+                    let mut out = Rollup::default();
+                    for (table, a, b) in parts {
+                        read_targets_sqlite(&conn, table, a, b, country.as_deref(), &mut out)?;
+                    }
+                    Ok(out)
+                })
+                .await
+            }
+            CrowdDb::Postgres { client, .. } => {
+                let mut out = Rollup::default();
+                for (table, a, b) in parts {
+                    read_targets_postgres(client, table, a, b, country.as_deref(), &mut out).await?;
+                }
+                Ok(out)
+            }
         }
     }
 
@@ -274,6 +329,9 @@ impl CrowdDb {
                     let row =
                         client.query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK_KEY]).await.map_err(pg)?;
                     *leading = row.get(0);
+                    if *leading {
+                        tracing::info!("this collector now runs the crowd detector (advisory lock held)");
+                    }
                 }
                 Ok(*leading)
             }
@@ -343,12 +401,15 @@ fn advance_sqlite(conn: &mut Connection, limit: usize) -> Result<usize, CrowdErr
         return Ok(0);
     }
     {
-        let mut target = tx.prepare(&UPSERT_TARGET.replace('$', "?"))?;
-        for (k, c) in &delta.targets {
-            let n = cell_values(c);
-            target.execute(params![
-                k.bucket, k.country, k.asn, k.target, c.control, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8]
-            ])?;
+        for (grain, table) in GRAINS {
+            let mut target = tx.prepare(&upsert_target(table, SQLITE_TARGET_ROW))?;
+            for (k, c) in &delta.coarsen(grain).targets {
+                let n = cell_values(c);
+                target.execute(params![
+                    k.bucket, k.country, k.asn, k.target, c.control, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7],
+                    n[8]
+                ])?;
+            }
         }
         let mut place = tx.prepare(&UPSERT_PLACE.replace('$', "?"))?;
         for (k, c) in &delta.places {
@@ -401,23 +462,21 @@ async fn advance_postgres(client: &tokio_postgres::Client, limit: usize) -> Resu
         }
         let mut delta = Rollup::default();
         count_into(&mut delta, &reports);
-        for (k, c) in &delta.targets {
-            let n = cell_values(c);
-            let asn = i64::from(k.asn);
-            client
-                .execute(
-                    UPSERT_TARGET,
-                    &[
-                        &k.bucket, &k.country, &asn, &k.target, &c.control, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5],
-                        &n[6], &n[7], &n[8],
-                    ],
-                )
-                .await
-                .map_err(pg)?;
+        for (grain, table) in GRAINS {
+            upsert_targets_postgres(client, table, &delta.coarsen(grain)).await?;
         }
-        for (k, c) in &delta.places {
-            let (asn, reports, loaded) = (i64::from(k.asn), i64::from(c.reports), i64::from(c.controls_loaded));
-            client.execute(UPSERT_PLACE, &[&k.bucket, &k.country, &asn, &reports, &loaded]).await.map_err(pg)?;
+        if !delta.places.is_empty() {
+            let places = &delta.places;
+            let buckets: Vec<i64> = places.keys().map(|k| k.bucket).collect();
+            let countries: Vec<&str> = places.keys().map(|k| k.country.as_str()).collect();
+            let asns: Vec<i64> = places.keys().map(|k| i64::from(k.asn)).collect();
+            let reports: Vec<i64> = places.values().map(|c| i64::from(c.reports)).collect();
+            let loaded: Vec<i64> = places.values().map(|c| i64::from(c.controls_loaded)).collect();
+            let sql = UPSERT_PLACE.replace(
+                "VALUES ($1, $2, $3, $4, $5)",
+                "SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])",
+            );
+            client.execute(&sql, &[&buckets, &countries, &asns, &reports, &loaded]).await.map_err(pg)?;
         }
         client.execute("UPDATE rollup_position SET last_report = $1 WHERE id = 1", &[&last]).await.map_err(pg)?;
         Ok(rows.len())
@@ -427,30 +486,123 @@ async fn advance_postgres(client: &tokio_postgres::Client, limit: usize) -> Resu
     result
 }
 
-fn read_sqlite(conn: &Connection, since: i64, until: i64, country: Option<&str>) -> Result<Rollup, CrowdError> {
-    let mut out = Rollup::default();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {TARGET_COLUMNS} FROM rollup_targets WHERE bucket >= ?1 AND bucket < ?2 AND (?3 IS NULL OR probe_cc = ?3)"
-    ))?;
-    let mut rows = stmt.query(params![since, until, country])?;
+/// One statement per table and batch: every cell's columns as arrays.
+async fn upsert_targets_postgres(
+    client: &tokio_postgres::Client,
+    table: &str,
+    cells: &Rollup,
+) -> Result<(), CrowdError> {
+    if cells.targets.is_empty() {
+        return Ok(());
+    }
+    let len = cells.targets.len();
+    let (mut buckets, mut countries, mut asns, mut targets, mut controls) = (
+        Vec::with_capacity(len),
+        Vec::with_capacity(len),
+        Vec::with_capacity(len),
+        Vec::with_capacity(len),
+        Vec::with_capacity(len),
+    );
+    let mut counts: [Vec<i64>; 9] = std::array::from_fn(|_| Vec::with_capacity(len));
+    for (k, c) in &cells.targets {
+        buckets.push(k.bucket);
+        countries.push(k.country.as_str());
+        asns.push(i64::from(k.asn));
+        targets.push(k.target.as_str());
+        controls.push(c.control);
+        for (column, n) in counts.iter_mut().zip(cell_values(c)) {
+            column.push(n);
+        }
+    }
+    let [c0, c1, c2, c3, c4, c5, c6, c7, c8] = &counts;
+    client
+        .execute(
+            &upsert_target(table, POSTGRES_TARGET_ARRAYS),
+            &[&buckets, &countries, &asns, &targets, &controls, c0, c1, c2, c3, c4, c5, c6, c7, c8],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(())
+}
+
+/// ` AND probe_cc = <placeholder>` when one country is asked for: written out rather than
+/// `(? IS NULL OR probe_cc = ?)`, which keeps both planners off the (country, bucket) key.
+fn country_clause(country: Option<&str>, placeholder: &str) -> String {
+    country.map_or_else(String::new, |_| format!(" AND probe_cc = {placeholder}"))
+}
+
+fn read_targets_sqlite(
+    conn: &Connection,
+    table: &str,
+    since: i64,
+    until: i64,
+    country: Option<&str>,
+    out: &mut Rollup,
+) -> Result<(), CrowdError> {
+    let sql = format!(
+        "SELECT {TARGET_COLUMNS} FROM {table} WHERE bucket >= ?1 AND bucket < ?2{}",
+        country_clause(country, "?3")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = match country {
+        Some(c) => stmt.query(params![since, until, c])?,
+        None => stmt.query(params![since, until])?,
+    };
     while let Some(r) = rows.next()? {
         let key = CellKey { bucket: r.get(0)?, country: r.get(1)?, asn: r.get(2)?, target: r.get(3)? };
         let mut n = [0i64; 9];
         for (i, slot) in n.iter_mut().enumerate() {
             *slot = r.get(5 + i)?;
         }
-        out.targets.insert(key, cell_from(r.get::<_, i64>(4)? != 0, n));
+        out.targets.entry(key).or_default().merge(&cell_from(r.get::<_, i64>(4)? != 0, n));
     }
-    let mut stmt = conn.prepare(
+    Ok(())
+}
+
+fn read_sqlite(conn: &Connection, since: i64, until: i64, country: Option<&str>) -> Result<Rollup, CrowdError> {
+    let mut out = Rollup::default();
+    read_targets_sqlite(conn, "rollup_targets", since, until, country, &mut out)?;
+    let sql = format!(
         "SELECT bucket, probe_cc, probe_asn, reports, controls_loaded FROM rollup_places
-         WHERE bucket >= ?1 AND bucket < ?2 AND (?3 IS NULL OR probe_cc = ?3)",
-    )?;
-    let mut rows = stmt.query(params![since, until, country])?;
+         WHERE bucket >= ?1 AND bucket < ?2{}",
+        country_clause(country, "?3")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = match country {
+        Some(c) => stmt.query(params![since, until, c])?,
+        None => stmt.query(params![since, until])?,
+    };
     while let Some(r) = rows.next()? {
         let key = PlaceKey { bucket: r.get(0)?, country: r.get(1)?, asn: r.get(2)? };
         out.places.insert(key, PlaceCell { reports: r.get(3)?, controls_loaded: r.get(4)? });
     }
     Ok(out)
+}
+
+async fn read_targets_postgres(
+    client: &tokio_postgres::Client,
+    table: &str,
+    since: i64,
+    until: i64,
+    country: Option<&str>,
+    out: &mut Rollup,
+) -> Result<(), CrowdError> {
+    let u = |x: i64| u32::try_from(x).unwrap_or(0);
+    let sql = format!(
+        "SELECT {TARGET_COLUMNS} FROM {table} WHERE bucket >= $1 AND bucket < $2{}",
+        country_clause(country, "$3")
+    );
+    let rows = match country {
+        Some(c) => client.query(&sql, &[&since, &until, &c]).await,
+        None => client.query(&sql, &[&since, &until]).await,
+    }
+    .map_err(pg)?;
+    for r in rows {
+        let key = CellKey { bucket: r.get(0), country: r.get(1), asn: u(r.get(2)), target: r.get(3) };
+        let n: [i64; 9] = std::array::from_fn(|i| r.get(5 + i));
+        out.targets.entry(key).or_default().merge(&cell_from(r.get(4), n));
+    }
+    Ok(())
 }
 
 async fn read_postgres(
@@ -461,32 +613,66 @@ async fn read_postgres(
 ) -> Result<Rollup, CrowdError> {
     let mut out = Rollup::default();
     let u = |x: i64| u32::try_from(x).unwrap_or(0);
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {TARGET_COLUMNS} FROM rollup_targets
-                 WHERE bucket >= $1 AND bucket < $2 AND ($3::text IS NULL OR probe_cc = $3)"
-            ),
-            &[&since, &until, &country],
-        )
-        .await
-        .map_err(pg)?;
-    for r in rows {
-        let key = CellKey { bucket: r.get(0), country: r.get(1), asn: u(r.get(2)), target: r.get(3) };
-        let n: [i64; 9] = std::array::from_fn(|i| r.get(5 + i));
-        out.targets.insert(key, cell_from(r.get(4), n));
+    read_targets_postgres(client, "rollup_targets", since, until, country, &mut out).await?;
+    let sql = format!(
+        "SELECT bucket, probe_cc, probe_asn, reports, controls_loaded FROM rollup_places
+         WHERE bucket >= $1 AND bucket < $2{}",
+        country_clause(country, "$3")
+    );
+    let rows = match country {
+        Some(c) => client.query(&sql, &[&since, &until, &c]).await,
+        None => client.query(&sql, &[&since, &until]).await,
     }
-    let rows = client
-        .query(
-            "SELECT bucket, probe_cc, probe_asn, reports, controls_loaded FROM rollup_places
-             WHERE bucket >= $1 AND bucket < $2 AND ($3::text IS NULL OR probe_cc = $3)",
-            &[&since, &until, &country],
-        )
-        .await
-        .map_err(pg)?;
+    .map_err(pg)?;
     for r in rows {
         let key = PlaceKey { bucket: r.get(0), country: r.get(1), asn: u(r.get(2)) };
         out.places.insert(key, PlaceCell { reports: u(r.get(3)), controls_loaded: u(r.get(4)) });
     }
     Ok(out)
+}
+
+/// The stretches of [since, until) to read from each table for cells of up to `grain` seconds:
+/// the coarsest table whose cells fit wholly inside, then the edges at finer grains, down to
+/// 15-minute cells (which, as everywhere, count when they start inside).
+pub fn stretches(since: i64, until: i64, grain: i64) -> Vec<(&'static str, i64, i64)> {
+    let ceil = |t: i64, g: i64| t.div_euclid(g) * g + if t.rem_euclid(g) == 0 { 0 } else { g };
+    let floor = |t: i64, g: i64| t.div_euclid(g) * g;
+    let coarse = GRAINS
+        .iter()
+        .rev()
+        .find(|(secs, _)| *secs > BUCKET_SECS && *secs <= grain && ceil(since, *secs) < floor(until, *secs));
+    let Some(&(secs, table)) = coarse else { return vec![(GRAINS[0].1, since, until)] };
+    let (a, b) = (ceil(since, secs), floor(until, secs));
+    let mut out = vec![(table, a, b)];
+    if since < a {
+        out.extend(stretches(since, a, secs - 1));
+    }
+    if b < until {
+        out.extend(stretches(b, until, secs - 1));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stretches;
+
+    #[test]
+    fn a_month_is_read_in_days_and_its_edges_finer() {
+        let day = 1_702_771_200; // 2023-12-17T00:00:00Z
+        assert_eq!(stretches(day, day + 30 * 86_400, 86_400), vec![("rollup_targets_day", day, day + 30 * 86_400)]);
+        let (since, until) = (day - 3600, day + 2 * 86_400 + 5400);
+        assert_eq!(
+            stretches(since, until, 86_400),
+            vec![
+                ("rollup_targets_day", day, day + 2 * 86_400),
+                ("rollup_targets_hour", since, day),
+                ("rollup_targets_hour", day + 2 * 86_400, day + 2 * 86_400 + 3600),
+                ("rollup_targets", day + 2 * 86_400 + 3600, until),
+            ]
+        );
+        assert_eq!(stretches(since, until, 3600)[0], ("rollup_targets_hour", since, day + 2 * 86_400 + 3600));
+        assert_eq!(stretches(since, since + 1800, 3600), vec![("rollup_targets", since, since + 1800)]);
+        assert_eq!(stretches(since, until, 900), vec![("rollup_targets", since, until)]);
+    }
 }

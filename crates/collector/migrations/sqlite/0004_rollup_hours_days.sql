@@ -1,0 +1,50 @@
+-- Hour and day rollups beside the 15-minute ones, kept by the crowd job in the same
+-- transaction, so that a month of aggregates reads a few thousand rows instead of a quarter of a
+-- million. Idempotent: the crowd job applies it at every start. The backfill fills them from the
+-- 15-minute cells once, when they are new (a cell already there is left alone).
+CREATE TABLE IF NOT EXISTS rollup_targets_hour (
+    bucket          INTEGER NOT NULL,
+    probe_cc        TEXT NOT NULL,
+    probe_asn       INTEGER NOT NULL,
+    target_id       TEXT NOT NULL,
+    control         INTEGER NOT NULL,
+    reachable       INTEGER NOT NULL,
+    blocked         INTEGER NOT NULL,
+    timeout         INTEGER NOT NULL,
+    throttled       INTEGER NOT NULL,
+    tampered        INTEGER NOT NULL,
+    local_block     INTEGER NOT NULL,
+    inconclusive    INTEGER NOT NULL,
+    reports         INTEGER NOT NULL,
+    controls_loaded INTEGER NOT NULL,
+    PRIMARY KEY (probe_cc, bucket, probe_asn, target_id)
+) WITHOUT ROWID;
+INSERT INTO rollup_targets_hour
+SELECT bucket / 3600 * 3600, probe_cc, probe_asn, target_id, MAX(control), SUM(reachable), SUM(blocked), SUM(timeout), SUM(throttled), SUM(tampered),
+       SUM(local_block), SUM(inconclusive), SUM(reports), SUM(controls_loaded)
+FROM rollup_targets WHERE NOT EXISTS (SELECT 1 FROM rollup_targets_hour)
+GROUP BY bucket / 3600 * 3600, probe_cc, probe_asn, target_id
+ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS rollup_targets_day (
+    bucket          INTEGER NOT NULL,
+    probe_cc        TEXT NOT NULL,
+    probe_asn       INTEGER NOT NULL,
+    target_id       TEXT NOT NULL,
+    control         INTEGER NOT NULL,
+    reachable       INTEGER NOT NULL,
+    blocked         INTEGER NOT NULL,
+    timeout         INTEGER NOT NULL,
+    throttled       INTEGER NOT NULL,
+    tampered        INTEGER NOT NULL,
+    local_block     INTEGER NOT NULL,
+    inconclusive    INTEGER NOT NULL,
+    reports         INTEGER NOT NULL,
+    controls_loaded INTEGER NOT NULL,
+    PRIMARY KEY (probe_cc, bucket, probe_asn, target_id)
+) WITHOUT ROWID;
+INSERT INTO rollup_targets_day
+SELECT bucket / 86400 * 86400, probe_cc, probe_asn, target_id, MAX(control), SUM(reachable), SUM(blocked), SUM(timeout), SUM(throttled), SUM(tampered),
+       SUM(local_block), SUM(inconclusive), SUM(reports), SUM(controls_loaded)
+FROM rollup_targets WHERE NOT EXISTS (SELECT 1 FROM rollup_targets_day)
+GROUP BY bucket / 86400 * 86400, probe_cc, probe_asn, target_id
+ON CONFLICT DO NOTHING;
