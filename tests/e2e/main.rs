@@ -11,6 +11,7 @@ mod refuses_bad_list;
 mod run_and_submit;
 mod scenarios;
 mod self_test_cancel;
+mod self_test_crowd;
 mod self_test_i18n;
 mod self_test_keyboard;
 mod self_test_resilience;

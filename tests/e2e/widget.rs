@@ -17,12 +17,13 @@ use serde_json::Value;
 use vantage_lab::browser::Browser;
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::Options;
+use vantage_lab::report::sample_targets;
 use vantage_lab::targets::{facebook, lab_control, list, own_origin_control, x};
 use vantage_report::widget::{TargetVerdict, WidgetMessage};
 use vantage_report::Verdict;
 
 use crate::self_test_support::{assert_accessible, screenshot, DESKTOP};
-use crate::world::{x_up_facebook_down, Net, World};
+use crate::world::{reader_in_pakistan, seed_pakistan, x_up_facebook_down, Net, World};
 
 /// The article's own script: records what the host page receives, as a newsroom would listen.
 const HOST_JS: &str = r#"
@@ -285,5 +286,40 @@ async fn two_widgets_on_an_article_with_its_own_service_worker_each_answer_for_t
     assert_eq!(results[0].0, "ur", "the result arrives on the element of the widget that ran");
     let WidgetMessage::Result { results: verdicts, .. } = &results[0].1 else { panic!("{results:?}") };
     assert!(verdicts.contains(&TargetVerdict { target: "facebook".into(), verdict: Verdict::Blocked }), "{verdicts:?}");
+    world.close().await;
+}
+
+/// Before anyone clicks, the card tells readers what the crowd reported from their country in
+/// the last two hours, from the aggregates alone (the reader's browser measures nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_shows_recent_reports_from_the_readers_country_before_any_test() {
+    let (_geo, options) = reader_in_pakistan(5);
+    let article = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the article's port");
+    let article_port = article.local_addr().expect("article address").port();
+    let world = World::start(&sample_targets(), options, Net::default().map("news.test", article_port)).await;
+    serve_article(article, world.site.clone()).await;
+
+    // Eight readers in Pakistan found X blocked in the last minutes (the control loading).
+    seed_pakistan(&world, 8).await;
+
+    let b = &world.browser;
+    b.client.goto("http://news.test/").await.expect("open the article");
+    frame(b).await.enter_frame().await.expect("enter the widget");
+    until(b, "return !document.querySelector('[data-testid=live-status]').hidden", Duration::from_secs(20), "status")
+        .await;
+    let (state, text) = serde_json::from_value::<(String, String)>(
+        js(b, "const s = document.querySelector('[data-testid=live-status]'); return [s.dataset.state, s.textContent]")
+            .await,
+    )
+    .expect("the status line");
+    assert_eq!(state, "disrupted", "{text}");
+    for words in ["Pakistan", "8 reports", "unreachable: x"] {
+        assert!(text.contains(words), "{words:?} not in the status line: {text}");
+    }
+    assert_eq!(
+        js(b, "return document.querySelector('[data-testid=results]').dataset.state").await,
+        "idle",
+        "nothing measured: the reader has not clicked"
+    );
     world.close().await;
 }

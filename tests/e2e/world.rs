@@ -5,10 +5,14 @@
 
 use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard};
+use vantage_collector::crowd::store::CrowdDb;
+use vantage_collector::store::Origin;
 use vantage_lab::browser::{Browser, BrowserConfig, BrowserKind};
 use vantage_lab::censor::{Behaviour, Lab};
 use vantage_lab::collector::{Collector, Options};
+use vantage_lab::geoip::write_db;
 use vantage_lab::page::SelfTestPage;
+use vantage_lab::report::sample_report;
 use vantage_lab::targets::CONTROL_HOST;
 use vantage_report::TargetList;
 
@@ -64,6 +68,39 @@ pub async fn x_up_facebook_down(behaviour: Behaviour) -> (Lab, Net) {
         .map("x.com", port)
         .nxdomain("www.facebook.com");
     (lab, net)
+}
+
+/// Collector options for a reader in Pakistan on AS17557 (GeoIP databases mapping loopback
+/// there, kept in the returned directory) whose crowd endpoints withhold cells under
+/// `min_reports`.
+pub fn reader_in_pakistan(min_reports: u32) -> (tempfile::TempDir, Options) {
+    let geo = tempfile::tempdir().expect("a directory for GeoIP databases");
+    let loopback = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0));
+    let (country_db, asn_db) = (geo.path().join("country.mmdb"), geo.path().join("asn.mmdb"));
+    write_db(&country_db, "GeoLite2-Country", &[(loopback, 8, serde_json::json!({"country": {"iso_code": "PK"}}))]);
+    write_db(&asn_db, "GeoLite2-ASN", &[(loopback, 8, serde_json::json!({"autonomous_system_number": 17557}))]);
+    let options = Options {
+        geoip_country: Some(country_db),
+        geoip_asn: Some(asn_db),
+        crowd_min_reports: Some(min_reports),
+        ..Options::default()
+    };
+    (geo, options)
+}
+
+/// `n` readers in Pakistan on AS17557 found X blocked (and the control loading) in the last
+/// minutes: [`sample_report`]s of [`vantage_lab::report::sample_targets`], stored and counted.
+pub async fn seed_pakistan(world: &World, n: i64) {
+    let now = vantage_collector::ingest::now_secs();
+    let path = world.collector.database();
+    let store = vantage_collector::store::open(path.to_str().expect("a UTF-8 path")).await.expect("the store");
+    for i in 0..n {
+        let origin = Origin { country: "PK".into(), asn: 17557 };
+        store.insert(sample_report(&format!("{i:032x}"), now - 60 * i), origin, now).await.expect("stored");
+    }
+    store.close().await;
+    let crowd = CrowdDb::open(path.to_str().expect("a UTF-8 path")).await.expect("the crowd tables");
+    crowd.catch_up().await.expect("counted");
 }
 
 static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
