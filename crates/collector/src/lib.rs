@@ -22,6 +22,7 @@ pub mod serve;
 pub mod site;
 pub mod store;
 pub mod targets;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -3,7 +3,8 @@
 //! Run with `vantage-collector serve --listen 127.0.0.1:8080 --database data/vantage.sqlite
 //! --site dist` (or `cargo xtask run`, which builds the client first);
 //! `vantage-collector targets check FILE` and `vantage-collector targets import-citizenlab FILE.csv`
-//! manage target lists. Options are declared in [`vantage_collector::config`]; this file only
+//! manage target lists; `vantage-collector targets verify FILE` fetches every URL of a list as a
+//! browser would meet it. Options are declared in [`vantage_collector::config`]; this file only
 //! runs what they say.
 
 use std::io::Write;
@@ -91,6 +92,9 @@ enum TargetsCommand {
         #[arg(long, default_value = "citizenlab")]
         version: String,
     },
+    /// Fetch every URL of the lists as a browser would meet it (TLS, redirects, status, type,
+    /// image bytes, CORP/ACAO/TAO, throughput sizes); fails on any URL that would mislead.
+    Verify(vantage_collector::verify::VerifyArgs),
 }
 
 /// Standard error for logs, where a failed write (a full disk, a log pipe whose reader is
@@ -290,6 +294,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Detect(args) => vantage_collector::crowd::cli::detect_command(args).await.map_err(anyhow::Error::msg),
         Command::Targets(TargetsCommand::Check { files, global }) => check(&files, global.as_deref()),
+        Command::Targets(TargetsCommand::Verify(args)) => {
+            vantage_collector::verify::command(args).await.map_err(anyhow::Error::msg)
+        }
         Command::Targets(TargetsCommand::ImportCitizenlab { file, version }) => import_citizenlab(&file, &version),
     }
 }

@@ -3,15 +3,18 @@
 //! alone (`--ignore-certificate-errors-spki-list`), so a server with another key fails as a
 //! wrong certificate should.
 //!
-//! | behaviour   | what the server does                                   |
-//! |-------------|--------------------------------------------------------|
-//! | `Healthy`   | serves the favicon, and `/lab/big.png` (about 100 KB)  |
-//! | `Reset`     | reads the TLS ClientHello, then resets the connection  |
-//! | `Blackhole` | accepts and never answers                              |
-//! | `WrongCert` | healthy, but with a certificate from an untrusted key  |
-//! | `Blockpage` | answers every request with an HTML block page          |
-//! | `Throttled` | healthy content dripped at a fixed rate                |
-//! | `Slow`      | healthy content after a fixed delay                    |
+//! | behaviour        | what the server does                                             |
+//! |------------------|------------------------------------------------------------------|
+//! | `Healthy`        | serves the favicon, and `/lab/big.png` (about 100 KB)            |
+//! | `Reset`          | reads the TLS ClientHello, then resets the connection            |
+//! | `Blackhole`      | accepts and never answers                                        |
+//! | `WrongCert`      | healthy, but with a certificate from an untrusted key            |
+//! | `Blockpage`      | answers every request with an HTML block page                    |
+//! | `Throttled`      | healthy content dripped at a fixed rate                          |
+//! | `Slow`           | healthy content after a fixed delay                              |
+//! | `CorpSameOrigin` | healthy content with `Cross-Origin-Resource-Policy: same-origin` |
+//! | `RedirectAway`   | every request redirected to [`REDIRECT_HOST`]                    |
+//! | `Shifting`       | the large asset one byte longer on every request                 |
 //!
 //! Refused connections need no server ([`closed_port`]) and NXDOMAIN none either (`~NOTFOUND`).
 
@@ -40,6 +43,8 @@ use crate::png::big_png;
 pub const FAVICON: &[u8] = include_bytes!("../../../static/control.png");
 /// Path of the large throughput asset on every lab host.
 pub const BIG_PATH: &str = "/lab/big.png";
+/// Where [`Behaviour::RedirectAway`] sends every request: another host than the one asked.
+pub const REDIRECT_HOST: &str = "elsewhere.lab.test";
 
 /// How a lab server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +62,13 @@ pub enum Behaviour {
     Slow {
         delay_ms: u64,
     },
+    /// Healthy, but refusing cross-origin use (`Cross-Origin-Resource-Policy: same-origin`),
+    /// as WhatsApp Web's favicon and Meta's signed image URLs are.
+    CorpSameOrigin,
+    /// Every request answered `302` to the same path on [`REDIRECT_HOST`].
+    RedirectAway,
+    /// Healthy, but the large asset grows by a byte on every request: a size nobody can list.
+    Shifting,
 }
 
 /// A loopback port with nothing listening: connecting is refused at once.
@@ -245,8 +257,10 @@ fn response(content_type: &str, body: Body) -> Response<Body> {
 }
 
 fn router(behaviour: Behaviour, big: Arc<Vec<u8>>) -> Router {
+    let served = Arc::new(AtomicU64::new(0));
     Router::new().fallback(move |req: Request<Body>| {
         let big = big.clone();
+        let served = served.clone();
         async move {
             let path = req.uri().path().to_string();
             match behaviour {
@@ -271,6 +285,27 @@ fn router(behaviour: Behaviour, big: Arc<Vec<u8>>) -> Router {
                         Ok::<_, std::io::Error>(c)
                     });
                     response(ct, Body::from_stream(stream))
+                }
+                Behaviour::CorpSameOrigin => {
+                    let (ct, bytes) = content(&path, &big);
+                    let mut res = response(ct, Body::from(bytes));
+                    res.headers_mut().insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+                    res
+                }
+                Behaviour::RedirectAway => {
+                    let mut res = response("text/html; charset=utf-8", Body::from("<a href=\"elsewhere\">moved</a>"));
+                    *res.status_mut() = axum::http::StatusCode::FOUND;
+                    let to = format!("https://{REDIRECT_HOST}{path}");
+                    res.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&to).expect("a valid location"));
+                    res
+                }
+                Behaviour::Shifting => {
+                    let (ct, mut bytes) = content(&path, &big);
+                    if path == BIG_PATH {
+                        let extra = served.fetch_add(1, Ordering::SeqCst) + 1;
+                        bytes.extend(std::iter::repeat_n(0u8, extra as usize));
+                    }
+                    response(ct, Body::from(bytes))
                 }
                 _ => {
                     let (ct, bytes) = content(&path, &big);

@@ -143,3 +143,17 @@ fn the_large_png_is_well_formed_and_of_known_size() {
     assert_eq!(png, big_png(16), "deterministic");
     assert!(png.len() > 16 * (16 * 4 + 1), "stored, not compressed: {}", png.len());
 }
+
+#[tokio::test]
+async fn shifting_grows_the_large_asset_on_every_request_and_redirect_away_leaves_the_host() {
+    let lab = lab();
+    let port = lab.serve(Behaviour::Shifting).await;
+    let (_, _, first, _) = get(&lab, port, BIG_PATH).await;
+    let (_, _, second, _) = get(&lab, port, BIG_PATH).await;
+    assert_eq!(second.len(), first.len() + 1, "each answer one byte longer");
+    let (_, _, favicon, _) = get(&lab, port, "/favicon.ico").await;
+    assert_eq!(&favicon[..], FAVICON, "only the large asset shifts");
+    let away = lab.serve(Behaviour::RedirectAway).await;
+    let (status, _, _, _) = get(&lab, away, "/favicon.ico").await;
+    assert_eq!(status, 302);
+}

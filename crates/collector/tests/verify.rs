@@ -1,0 +1,220 @@
+//! `vantage-collector targets verify` against the censor lab's real TLS servers: one test per
+//! kind of URL that would mislead a browser, and a healthy list that passes. The binary runs as
+//! an operator would run it, told the lab's CA (`--roots`) and where the lab's hosts listen
+//! (`--resolve`, as curl's).
+//!
+//! Run with `cargo test -p vantage-collector --test verify`.
+
+use serde_json::{json, Value};
+use vantage_lab::censor::{Behaviour, Lab, BIG_PATH, REDIRECT_HOST};
+
+const HOST: &str = "abs.twimg.com";
+
+/// What one run of `targets verify` gave.
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+    json: Value,
+}
+
+impl Run {
+    /// The problem kinds of every URL of `kind`.
+    fn problems(&self, kind: &str) -> Vec<String> {
+        self.json["urls"]
+            .as_array()
+            .expect("urls")
+            .iter()
+            .filter(|u| u["kind"] == kind)
+            .flat_map(|u| u["problems"].as_array().cloned().unwrap_or_default())
+            .map(|p| p["kind"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+async fn run(args: &[String]) -> (bool, String, String) {
+    // tokio's process: the lab's servers keep serving on this runtime while the binary runs.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
+        .args(args)
+        .output()
+        .await
+        .expect("the binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Verifies a one-target list whose URLs are `paths` on a lab server with `behaviour`.
+async fn verify(lab: &Lab, behaviour: Behaviour, image: &str, fetch: &str, throughput: Option<u64>) -> Run {
+    let port = lab.serve(behaviour).await;
+    let base = format!("https://{HOST}:{port}");
+    let mut target = json!({
+        "id": "x", "name": "X", "category": "GRP",
+        "images": [format!("{base}{image}")],
+        "fetch": format!("{base}{fetch}"),
+    });
+    if let Some(bytes) = throughput {
+        target["throughput"] = json!({"url": format!("{base}{BIG_PATH}"), "bytes": bytes});
+    }
+    let list = json!({"version": "t1", "targets": [
+        target,
+        {"id": "vantage", "name": "This site", "category": "CTRL", "control": true,
+         "images": ["/static/control.png"], "fetch": "/static/control.png"},
+    ]});
+    let dir = tempfile::tempdir().unwrap();
+    let (list_path, roots, out) =
+        (dir.path().join("list.json"), dir.path().join("ca.pem"), dir.path().join("out.json"));
+    std::fs::write(&list_path, list.to_string()).unwrap();
+    std::fs::write(&roots, lab.ca_pem()).unwrap();
+    let args: Vec<String> = vec![
+        "targets".into(),
+        "verify".into(),
+        list_path.display().to_string(),
+        "--roots".into(),
+        roots.display().to_string(),
+        "--resolve".into(),
+        format!("{HOST}:{port}:127.0.0.1"),
+        "--timeout".into(),
+        "5s".into(),
+        "--json".into(),
+        out.display().to_string(),
+    ];
+    let (ok, stdout, stderr) = run(&args).await;
+    let json = serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_default()).unwrap_or(Value::Null);
+    Run { ok, stdout, stderr, json }
+}
+
+fn lab() -> Lab {
+    Lab::new(&[HOST])
+}
+
+#[tokio::test]
+async fn a_healthy_list_passes_with_a_table_and_a_json_result() {
+    let lab = lab();
+    let r = verify(&lab, Behaviour::Healthy, "/favicons/twitter.3.ico", "/", Some(lab.big_bytes())).await;
+    assert!(r.ok, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.json["failed"], 0, "{}", r.json);
+    assert_eq!(r.json["checked"], 5, "image, fetch, throughput and the own origin's two: {}", r.json);
+    let urls = r.json["urls"].as_array().unwrap();
+    let image = urls.iter().find(|u| u["kind"] == "image" && u["target"] == "x").unwrap();
+    assert_eq!((image["status"].as_u64(), image["image"].as_str()), (Some(200), Some("png")), "{image}");
+    assert_eq!(image["tao"], "*", "the lab sends Timing-Allow-Origin: {image}");
+    let asset = urls.iter().find(|u| u["kind"] == "throughput").unwrap();
+    assert_eq!(asset["bytes"].as_u64(), Some(lab.big_bytes()), "{asset}");
+    assert_eq!(asset["sha256"].as_str().map(str::len), Some(64), "{asset}");
+    assert!(
+        urls.iter().filter(|u| u["target"] == "vantage").all(|u| u["skipped"] == true),
+        "own origin is not fetched"
+    );
+    // The table: a header, one line per URL, the verdict first.
+    assert!(r.stdout.starts_with("RESULT"), "{}", r.stdout);
+    assert_eq!(r.stdout.lines().filter(|l| l.starts_with("ok ")).count(), 3, "{}", r.stdout);
+    assert!(r.stdout.contains("same over two fetches"), "{}", r.stdout);
+}
+
+#[tokio::test]
+async fn corp_same_origin_is_a_false_tampered_and_fails() {
+    let lab = lab();
+    let r = verify(&lab, Behaviour::CorpSameOrigin, "/favicon.ico", "/", None).await;
+    assert!(!r.ok, "{}", r.stdout);
+    assert_eq!(r.problems("image"), ["corp"], "{}", r.json);
+    assert_eq!(r.problems("fetch"), ["corp"], "CORP rejects a no-cors fetch too: {}", r.json);
+    assert!(r.stdout.contains("Cross-Origin-Resource-Policy: same-origin"), "{}", r.stdout);
+    assert!(r.stderr.contains("2 of 4 URL(s) would mislead a browser"), "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn html_in_place_of_an_image_fails() {
+    let lab = lab();
+    let r = verify(&lab, Behaviour::Blockpage, "/favicon.ico", "/", None).await;
+    assert!(!r.ok);
+    assert_eq!(r.problems("image"), ["not_image_type", "body_not_image"], "{}", r.json);
+    assert!(r.problems("fetch").is_empty(), "any answer is what a no-cors fetch expects: {}", r.json);
+    assert!(r.stdout.contains("an HTML page"), "{}", r.stdout);
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_fails() {
+    let lab = lab();
+    let r = verify(&lab, Behaviour::WrongCert, "/favicon.ico", "/", None).await;
+    assert!(!r.ok);
+    assert_eq!(r.problems("image"), ["tls"], "{}", r.json);
+    assert_eq!(r.problems("fetch"), ["tls"], "{}", r.json);
+    assert!(r.stdout.contains("UnknownIssuer"), "{}", r.stdout);
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_fails_and_names_the_host() {
+    let lab = lab();
+    let r = verify(&lab, Behaviour::RedirectAway, "/favicon.ico", "/", None).await;
+    assert!(!r.ok);
+    assert_eq!(r.problems("image"), ["redirect_elsewhere"], "{}", r.json);
+    assert_eq!(r.problems("fetch"), ["redirect_elsewhere"], "a fetch must stay on the host it tests: {}", r.json);
+    assert!(r.stdout.contains(REDIRECT_HOST), "{}", r.stdout);
+}
+
+#[tokio::test]
+async fn a_throughput_size_that_changes_between_fetches_fails() {
+    let lab = lab();
+    let r = verify(&lab, Behaviour::Shifting, "/favicon.ico", "/", Some(lab.big_bytes())).await;
+    assert!(!r.ok);
+    assert_eq!(r.problems("throughput"), ["size_changed"], "{}", r.json);
+    assert!(r.problems("image").is_empty(), "{}", r.json);
+}
+
+#[tokio::test]
+async fn a_throughput_size_other_than_the_lists_fails() {
+    let lab = lab();
+    let r = verify(&lab, Behaviour::Healthy, "/favicon.ico", "/", Some(lab.big_bytes() + 1)).await;
+    assert!(!r.ok);
+    assert_eq!(r.problems("throughput"), ["size_mismatch"], "{}", r.json);
+    assert!(r.stdout.contains(&format!("{} bytes served, the list says {}", lab.big_bytes(), lab.big_bytes() + 1)));
+}
+
+#[tokio::test]
+async fn the_public_roots_are_trusted_by_default_and_not_the_labs() {
+    let lab = lab();
+    let port = lab.serve(Behaviour::Healthy).await;
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.json");
+    let url = format!("https://{HOST}:{port}/favicon.ico");
+    std::fs::write(
+        &list,
+        json!({"version": "t", "targets": [{"id": "x", "name": "X", "category": "GRP", "images": [url], "fetch": url}]})
+            .to_string(),
+    )
+    .unwrap();
+    let (ok, stdout, _) = run(&[
+        "targets".into(),
+        "verify".into(),
+        list.display().to_string(),
+        "--resolve".into(),
+        format!("{HOST}:{port}:127.0.0.1"),
+    ])
+    .await;
+    assert!(!ok && stdout.contains("TLS fails"), "{stdout}");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.json");
+    std::fs::write(&list, r#"{"version": "1", "targets": [}"#).unwrap();
+    let not_pem = dir.path().join("roots.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let path = |p: &std::path::Path| p.display().to_string();
+    for (args, expected) in [
+        (vec![path(&dir.path().join("missing.json"))], "cannot read"),
+        (vec![path(&list)], "list.json: target list"),
+        (vec![path(&list), "--resolve".into(), "abs.twimg.com:443".into()], "expected HOST:PORT:ADDR"),
+        (vec![path(&list), "--roots".into(), path(&not_pem)], "holds no certificate"),
+        (vec![path(&list), "--timeout".into(), "soon".into()], "expected a duration"),
+    ] {
+        let mut all = vec!["targets".to_string(), "verify".to_string()];
+        all.extend(args);
+        let (ok, _, stderr) = run(&all).await;
+        assert!(!ok && stderr.contains(expected), "{all:?}: {stderr}");
+    }
+}
