@@ -208,6 +208,33 @@ mod tests {
         assert!(list.get("youtube").unwrap().urls().any(|u| u.contains("ytimg.com")));
     }
 
+    /// What docs/targets.md and ../shared/targets-evidence.md say about the shipped URLs.
+    #[test]
+    fn the_default_list_keeps_the_urls_known_to_mislead_out() {
+        let list = load(None).unwrap();
+        let urls: Vec<&str> = list.targets.iter().flat_map(|t| t.urls()).collect();
+        for risky in [
+            "https://web.whatsapp.com/favicon.ico", // refused cross-origin
+            "https://chat.signal.org/",             // a certificate browsers do not trust
+            "https://code.jquery.com/",             // redirects to another host
+        ] {
+            assert!(!urls.contains(&risky), "{risky} is back in the list");
+        }
+        // Reddit answers data centres and VPNs with an HTML 403: not as an image.
+        assert!(!list.get("reddit").unwrap().images.iter().any(|u| u.contains("www.reddit.com")));
+        // Signed, expiring, same-origin Meta URLs never.
+        assert!(!urls.iter().any(|u| u.contains("scontent") || u.contains("fbcdn.net/v/")));
+        // Throughput on at least two controls on different hosts, each of a size the list knows.
+        let control_assets: std::collections::BTreeSet<&str> = list
+            .targets
+            .iter()
+            .filter(|t| t.control)
+            .filter_map(|t| t.throughput.as_ref())
+            .filter_map(|a| a.url.strip_prefix("https://")?.split('/').next())
+            .collect();
+        assert!(control_assets.len() >= 2, "{control_assets:?}");
+    }
+
     #[test]
     fn a_bad_file_is_refused_with_its_name() {
         let dir = tempfile::tempdir().unwrap();
