@@ -235,6 +235,17 @@ mod tests {
         assert!(control_assets.len() >= 2, "{control_assets:?}");
     }
 
+    /// docs/targets.md keeps a verification record of every shipped URL.
+    #[test]
+    fn every_shipped_url_has_a_verification_record() {
+        let docs = include_str!("../../../docs/targets.md");
+        let record = &docs[docs.find("## Verification record").expect("the record's section")..];
+        let list = load(None).unwrap();
+        for url in list.targets.iter().flat_map(|t| t.urls()).filter(|u| !u.starts_with('/')) {
+            assert!(record.contains(&format!("`{url}`")), "docs/targets.md has no record of {url}");
+        }
+    }
+
     #[test]
     fn a_bad_file_is_refused_with_its_name() {
         let dir = tempfile::tempdir().unwrap();
