@@ -349,6 +349,22 @@ mod tests {
         // Mostly hanging, one failing fast: still the images' host.
         let mixed = [a(Image, Timeout, DEADLINE), a(Image, Error, 30.0), a(Fetch, Ok, 15.0), a(Fetch, Ok, 15.0)];
         assert_eq!(decide(&mixed, &CTX).verdict, Verdict::Timeout);
+        // Images that mostly failed fast are no hang of the image host, whatever the fetches did.
+        let fast = [a(Image, Timeout, DEADLINE), a(Image, Error, 30.0), a(Image, Error, 30.0), a(Fetch, Ok, 15.0)];
+        assert_eq!(decide(&fast, &CTX).verdict, Verdict::Blocked);
+        let fetches_hang = [
+            a(Image, Error, 30.0),
+            a(Image, Error, 30.0),
+            a(Image, Timeout, DEADLINE),
+            a(Fetch, Ok, 15.0),
+            a(Fetch, Timeout, DEADLINE),
+            a(Fetch, Timeout, DEADLINE),
+        ];
+        assert!(
+            matches!(decide(&fetches_hang, &CTX).reason, Reason::HungUntilDeadline { .. }),
+            "fetch timeouts are not image timeouts: {:?}",
+            decide(&fetches_hang, &CTX)
+        );
         // One image arriving is the platform's content arriving.
         let one = [a(Image, Timeout, DEADLINE), a(Image, Ok, 30.0), a(Fetch, Ok, 15.0)];
         assert_eq!(decide(&one, &CTX).verdict, Verdict::Reachable);
