@@ -544,10 +544,7 @@ fn read_targets_sqlite(
         country_clause(country, "?3")
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = match country {
-        Some(c) => stmt.query(params![since, until, c])?,
-        None => stmt.query(params![since, until])?,
-    };
+    let mut rows = query_range(&mut stmt, since, until, country)?;
     while let Some(r) = rows.next()? {
         let key = CellKey { bucket: r.get(0)?, country: r.get(1)?, asn: r.get(2)?, target: r.get(3)? };
         let mut n = [0i64; 9];
@@ -559,6 +556,20 @@ fn read_targets_sqlite(
     Ok(())
 }
 
+/// Runs a statement over `[since, until)`, with the country as its third parameter when given
+/// (the statement's SQL says so through `country_clause`).
+fn query_range<'a>(
+    stmt: &'a mut rusqlite::Statement<'_>,
+    since: i64,
+    until: i64,
+    country: Option<&str>,
+) -> rusqlite::Result<rusqlite::Rows<'a>> {
+    match country {
+        Some(c) => stmt.query(params![since, until, c]),
+        None => stmt.query(params![since, until]),
+    }
+}
+
 fn read_sqlite(conn: &Connection, since: i64, until: i64, country: Option<&str>) -> Result<Rollup, CrowdError> {
     let mut out = Rollup::default();
     read_targets_sqlite(conn, "rollup_targets", since, until, country, &mut out)?;
@@ -568,10 +579,7 @@ fn read_sqlite(conn: &Connection, since: i64, until: i64, country: Option<&str>)
         country_clause(country, "?3")
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows = match country {
-        Some(c) => stmt.query(params![since, until, c])?,
-        None => stmt.query(params![since, until])?,
-    };
+    let mut rows = query_range(&mut stmt, since, until, country)?;
     while let Some(r) = rows.next()? {
         let key = PlaceKey { bucket: r.get(0)?, country: r.get(1)?, asn: r.get(2)? };
         out.places.insert(key, PlaceCell { reports: r.get(3)?, controls_loaded: r.get(4)? });
