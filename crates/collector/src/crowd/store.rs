@@ -587,6 +587,21 @@ fn read_sqlite(conn: &Connection, since: i64, until: i64, country: Option<&str>)
     Ok(out)
 }
 
+/// [`query_range`] for PostgreSQL: `[since, until)`, with the country as `$3` when given.
+async fn query_range_postgres(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    since: i64,
+    until: i64,
+    country: Option<&str>,
+) -> Result<Vec<tokio_postgres::Row>, CrowdError> {
+    match country {
+        Some(c) => client.query(sql, &[&since, &until, &c]).await,
+        None => client.query(sql, &[&since, &until]).await,
+    }
+    .map_err(pg)
+}
+
 async fn read_targets_postgres(
     client: &tokio_postgres::Client,
     table: &str,
@@ -600,11 +615,7 @@ async fn read_targets_postgres(
         "SELECT {TARGET_COLUMNS} FROM {table} WHERE bucket >= $1 AND bucket < $2{}",
         country_clause(country, "$3")
     );
-    let rows = match country {
-        Some(c) => client.query(&sql, &[&since, &until, &c]).await,
-        None => client.query(&sql, &[&since, &until]).await,
-    }
-    .map_err(pg)?;
+    let rows = query_range_postgres(client, &sql, since, until, country).await?;
     for r in rows {
         let key = CellKey { bucket: r.get(0), country: r.get(1), asn: u(r.get(2)), target: r.get(3) };
         let n: [i64; 9] = std::array::from_fn(|i| r.get(5 + i));
@@ -627,11 +638,7 @@ async fn read_postgres(
          WHERE bucket >= $1 AND bucket < $2{}",
         country_clause(country, "$3")
     );
-    let rows = match country {
-        Some(c) => client.query(&sql, &[&since, &until, &c]).await,
-        None => client.query(&sql, &[&since, &until]).await,
-    }
-    .map_err(pg)?;
+    let rows = query_range_postgres(client, &sql, since, until, country).await?;
     for r in rows {
         let key = PlaceKey { bucket: r.get(0), country: r.get(1), asn: u(r.get(2)) };
         out.places.insert(key, PlaceCell { reports: u(r.get(3)), controls_loaded: u(r.get(4)) });
