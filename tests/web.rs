@@ -107,6 +107,7 @@ fn the_browsers_json_writes_a_report_the_collector_reads_back_exactly() {
             duration_ms: ms.min(4_999.0),
             trial: i as u8 % 3,
             cold: i == 0,
+            cross_host: false,
             timing: TimingSource::ResourceTiming,
             phases: Some(Phases {
                 dns_ms: ms / 7.0,

@@ -40,6 +40,10 @@ pub fn reason(c: &Catalogue, r: &Reason) -> String {
         Reason::NotAnImage { fetches_ok, images_failed } => {
             c.fmt("reason.not_an_image", &[("fetches_ok", &n(*fetches_ok)), ("images_failed", &n(*images_failed))])
         }
+        Reason::ContentHostFailed { fetches_ok, images_failed } => c.fmt(
+            "reason.content_host_failed",
+            &[("fetches_ok", &n(*fetches_ok)), ("images_failed", &n(*images_failed))],
+        ),
         Reason::ImagesHung { fetches_ok, images_timed_out, deadline_ms } => c.fmt(
             "reason.images_hung",
             &[

@@ -90,6 +90,8 @@ pub async fn run(req: &Request) -> Done {
             timing,
             phases,
             bytes: req.bytes,
+            // Marked from the target list when the run's measurements are decided.
+            cross_host: false,
         },
         requested,
     }

@@ -118,6 +118,7 @@ scenarios!(
     blackhole,
     tls_wrong_cert,
     blockpage,
+    blockpage_content_host,
     throttled,
     content_host_blackhole,
     slow_but_fine,

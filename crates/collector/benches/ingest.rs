@@ -64,6 +64,7 @@ fn realistic(n: usize) -> Report {
                         timing: TimingSource::ResourceTiming,
                         phases: None,
                         bytes: None,
+                        cross_host: probe == ProbeKind::Image && t.image_is_cross_host(trial),
                     })
                 })
                 .collect();

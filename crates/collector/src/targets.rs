@@ -17,7 +17,7 @@ use anyhow::Context;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use vantage_report::{Report, TargetList};
+use vantage_report::{ProbeKind, Report, TargetList};
 
 use crate::error::ApiError;
 use crate::peer::Peer;
@@ -109,6 +109,18 @@ impl Catalogue {
                 return Err(unknown_target(
                     format!("measurements[{i}].input"),
                     format!("not a URL of target {} in list {}", target.id, list.version),
+                ));
+            }
+            // Whether an image was on another host than the fetch decides tampered against
+            // blocked, so it must be what the served target says, not what a report claims.
+            if let Some(j) = m
+                .attempts
+                .iter()
+                .position(|a| a.probe == ProbeKind::Image && a.cross_host != target.image_is_cross_host(a.trial))
+            {
+                return Err(unknown_target(
+                    format!("measurements[{i}].attempts[{j}].cross_host"),
+                    format!("does not match the hosts of target {} in list {}", target.id, list.version),
                 ));
             }
             if target.control != m.control {

@@ -558,6 +558,12 @@ async fn measurements_must_name_a_served_target_and_url() {
             "measurements[0].input",
             Box::new(|v| v["measurements"][0]["input"] = "https://x.example/\u{202e}gpj.exe\u{200b}".into()),
         ),
+        // x's image is on the host of its fetch: a report claiming otherwise could turn
+        // tampering into a block (or back), so the served list decides.
+        (
+            "measurements[0].attempts[0].cross_host",
+            Box::new(|v| v["measurements"][0]["attempts"][0]["cross_host"] = true.into()),
+        ),
     ];
     for (n, (field, change)) in cases.into_iter().enumerate() {
         let mut v = serde_json::to_value(report(&format!("{n:032x}"))).unwrap();

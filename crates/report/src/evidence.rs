@@ -70,6 +70,14 @@ pub struct Attempt {
     /// For throughput attempts: the asset's size, as the target list gives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// For image attempts: the image is on another host than the target's fetch URL, so a fetch
+    /// that answered says nothing about the image's host (see [`crate::Target::mark_hosts`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cross_host: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Attempt {
@@ -84,6 +92,7 @@ impl Attempt {
             timing: TimingSource::Clock,
             phases: None,
             bytes: None,
+            cross_host: false,
         }
     }
 

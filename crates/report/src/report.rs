@@ -122,7 +122,8 @@ pub fn measurements_from(list: &TargetList, attempts: Vec<Vec<Attempt>>, deadlin
     list.targets
         .iter()
         .zip(attempts)
-        .map(|(t, attempts)| {
+        .map(|(t, mut attempts)| {
+            t.mark_hosts(&mut attempts);
             Measurement::decided(&t.id, t.images.first().map_or("", String::as_str), t.control, attempts, &ctx)
         })
         .collect()

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::evidence::{Attempt, ProbeKind};
 use crate::verdict::is_independent_control;
 
 /// A versioned list of targets.
@@ -117,12 +118,34 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The host (with port) a list URL names, lower-cased; empty for a path on the page's own origin.
+fn host_of(url: &str) -> String {
+    url.strip_prefix("https://")
+        .map_or("", |rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
+        .to_ascii_lowercase()
+}
+
 impl Target {
     /// The image a trial loads: trials take the images in turn.
     pub fn image_for_trial(&self, trial: u8) -> &str {
         match self.images.len() {
             0 => "",
             n => &self.images[usize::from(trial) % n],
+        }
+    }
+
+    /// Whether the image a trial loads is on another host than the fetch probe: then a fetch
+    /// that answered proves nothing about the image's host, and an image that failed fast is
+    /// that host failing, not proof that something other than an image came back from it.
+    pub fn image_is_cross_host(&self, trial: u8) -> bool {
+        host_of(self.image_for_trial(trial)) != host_of(&self.fetch)
+    }
+
+    /// Records on each image attempt whether its image was on another host than the fetch
+    /// ([`Attempt::cross_host`]), as the rules need to tell tampering from a blocked content host.
+    pub fn mark_hosts(&self, attempts: &mut [Attempt]) {
+        for a in attempts.iter_mut().filter(|a| a.probe == ProbeKind::Image) {
+            a.cross_host = self.image_is_cross_host(a.trial);
         }
     }
 
@@ -261,6 +284,7 @@ impl TargetList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::Outcome;
 
     fn list() -> TargetList {
         TargetList {
@@ -443,6 +467,31 @@ mod tests {
         let at_limit = format!("{base}{}", "a".repeat(2048 - base.len()));
         assert_eq!(check_url(&at_limit), Ok(()));
         assert!(check_url(&format!("{at_limit}a")).unwrap_err().contains("2048"));
+    }
+
+    #[test]
+    fn image_attempts_are_marked_when_their_image_is_on_another_host_than_the_fetch() {
+        let t = Target {
+            images: vec!["https://abs.twimg.com/favicons/twitter.3.ico".into(), "https://X.com/a.png".into()],
+            fetch: "https://x.com/favicon.ico".into(),
+            ..list().targets[0].clone()
+        };
+        assert!(t.image_is_cross_host(0));
+        assert!(!t.image_is_cross_host(1), "hosts compare without case");
+        assert!(t.image_is_cross_host(2), "trials take the images in turn");
+        let mut attempts = vec![
+            Attempt { trial: 0, ..Attempt::new(ProbeKind::Image, Outcome::Error, 1.0) },
+            Attempt { trial: 0, ..Attempt::new(ProbeKind::Fetch, Outcome::Ok, 1.0) },
+            Attempt { trial: 1, cross_host: true, ..Attempt::new(ProbeKind::Image, Outcome::Error, 1.0) },
+        ];
+        t.mark_hosts(&mut attempts);
+        assert_eq!(attempts.iter().map(|a| a.cross_host).collect::<Vec<_>>(), [true, false, false]);
+        // A port makes another origin; the page's own origin is a host of its own.
+        let own =
+            Target { images: vec!["/static/control.png".into()], fetch: "/static/control.png".into(), ..t.clone() };
+        assert!(!own.image_is_cross_host(0));
+        let port = Target { images: vec!["https://x.com:8443/a.png".into()], ..t };
+        assert!(port.image_is_cross_host(0));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! The rules, in the order they apply:
 //! 1. no control loaded → `inconclusive` (the visitor's network, not a censor, may be at fault);
 //! 2. the page's own policy refused a request (positive evidence only) → `local_block`;
-//! 3. a fetch got an answer but no image ever decoded → `tampered`;
+//! 3. a fetch got an answer but no image ever decoded → `tampered` when an image on the fetch's
+//!    own host failed, `blocked` when every image was on another host (a blocked content host);
+//!    images that hung instead → `timeout`;
 //! 4. at least half the image/fetch attempts succeeded → `reachable`, or `throttled` when the
 //!    large asset moved an order of magnitude slower than the controls' (and slowly enough to
 //!    measure);
@@ -180,6 +182,10 @@ pub enum Reason {
     HungUntilDeadline { timed_out: u32, attempts: u32, deadline_ms: f64 },
     /// The fetch reached the server but the image never decoded: not the platform's content.
     NotAnImage { fetches_ok: u32, images_failed: u32 },
+    /// The platform's main host answered but every image, each on another host (its content
+    /// host, as platforms serve them), failed before the deadline: that host is blocked. Nothing
+    /// shows what came back from it, so this is not evidence of tampering.
+    ContentHostFailed { fetches_ok: u32, images_failed: u32 },
     /// The platform's main host answered but its images (on its content host, as platforms
     /// serve them) hung until the deadline: the content host is cut off, the platform is not
     /// reachable in any useful way.
@@ -228,7 +234,18 @@ pub fn decide(attempts: &[Attempt], ctx: &RunContext) -> Decision {
     let images = count(reach.iter().copied(), |a| a.probe == ProbeKind::Image);
     let images_failed = count(reach.iter().copied(), |a| a.probe == ProbeKind::Image && a.outcome == Outcome::Error);
     if fetches_ok > 0 && images > 0 && images_failed == images {
-        return decision(Verdict::Tampered, Reason::NotAnImage { fetches_ok, images_failed });
+        // Only an image on the host that answered the fetch shows that host sending something
+        // other than an image. Images on another host (a platform's CDN) failing while its main
+        // host answers is that host blocked, and calling it tampering would accuse a network of
+        // what no probe saw.
+        let same_host_failed = count(reach.iter().copied(), |a| {
+            a.probe == ProbeKind::Image && a.outcome == Outcome::Error && !a.cross_host
+        });
+        return if same_host_failed > 0 {
+            decision(Verdict::Tampered, Reason::NotAnImage { fetches_ok, images_failed })
+        } else {
+            decision(Verdict::Blocked, Reason::ContentHostFailed { fetches_ok, images_failed })
+        };
     }
     // The main host answers, yet no image loaded and they hung rather than failed: the images'
     // host is black-holed (or crawls past the deadline). Most small probes "got through", but
@@ -386,6 +403,35 @@ mod tests {
         // One image that did decode means the platform's content arrived at least once.
         let d = decide(&[a(Image, Error, 20.0), a(Image, Ok, 20.0), a(Fetch, Ok, 15.0)], &CTX);
         assert_eq!(d.verdict, Verdict::Reachable);
+    }
+
+    fn cross(outcome: Outcome, duration_ms: f64) -> Attempt {
+        Attempt { cross_host: true, ..a(Image, outcome, duration_ms) }
+    }
+
+    #[test]
+    fn images_failing_on_another_host_than_the_answering_fetch_are_a_blocked_content_host_not_tampering() {
+        // X's images on abs.twimg.com reset while x.com answers: nothing shows what came back.
+        let cdn_blocked = [cross(Error, 20.0), a(Fetch, Ok, 15.0), cross(Error, 22.0), a(Fetch, Ok, 14.0)];
+        let d = decide(&cdn_blocked, &CTX);
+        assert_eq!(d.verdict, Verdict::Blocked, "{d:?}");
+        assert_eq!(d.reason, Reason::ContentHostFailed { fetches_ok: 2, images_failed: 2 });
+        // One failed image on the fetch's own host is that host answering with something other
+        // than an image: tampering, whatever the other host did.
+        let mixed = [cross(Error, 20.0), a(Fetch, Ok, 15.0), a(Image, Error, 22.0), a(Fetch, Ok, 14.0)];
+        assert_eq!(decide(&mixed, &CTX).reason, Reason::NotAnImage { fetches_ok: 2, images_failed: 2 });
+        // Without an answering fetch it is an ordinary block; with one image decoding, reachable.
+        assert_eq!(
+            decide(&[cross(Error, 20.0), a(Fetch, Error, 15.0)], &CTX).reason.clone(),
+            Reason::FailedFast { failed: 2, attempts: 2, slowest_ms: 20.0 }
+        );
+        assert_eq!(
+            decide(&[cross(Error, 20.0), cross(Ok, 20.0), a(Fetch, Ok, 15.0)], &CTX).verdict,
+            Verdict::Reachable
+        );
+        // Cross-host images that hung are still the hung-images rule.
+        let hung = [cross(Timeout, DEADLINE), a(Fetch, Ok, 15.0)];
+        assert_eq!(decide(&hung, &CTX).verdict, Verdict::Timeout);
     }
 
     #[test]
