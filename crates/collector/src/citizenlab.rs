@@ -6,19 +6,50 @@
 //! upgraded to HTTPS (Vantage probes HTTPS only); internationalised host names become their
 //! ASCII (punycode) form in URLs and stay readable in the display name. Rows that cannot be
 //! probed are skipped, each with a reason and its line number.
+//!
+//! A test list is not a list a collector can serve as it is: Pakistan's has 670 rows, a served
+//! list at most [`MAX_TARGETS`], and a page needs controls. So the operator says what the
+//! result is ([`Scope`]): a country's additions to the global list (the room left beside it is
+//! the limit, and hosts the global list already measures are left out) or a list of its own
+//! (the global list's controls are added); which categories to keep; and how many targets.
+//! Under HTTPS a network sees only the host, so one target per host measures all a browser
+//! can: further rows of a host are left out. The result is checked as `targets check` would
+//! check it, so what the import writes a collector can serve.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
+use vantage_report::target::MAX_TARGETS;
 use vantage_report::{Target, TargetList};
 
 /// The header of a Citizen Lab test list, exactly.
 pub const HEADER: [&str; 6] = ["url", "category_code", "category_description", "date_added", "source", "notes"];
 
+/// What the imported list is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// A country's additions, served after the global list to visitors from that country
+    /// (saved as `XX.json` in the collector's `--targets-dir`).
+    Country(String),
+    /// A list served on its own (`--targets FILE`): the global list's controls are added.
+    Standalone,
+}
+
+/// What to import.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub version: String,
+    pub scope: Scope,
+    /// Category codes to keep (`NEWS`, `HUMR`, `POLR`, ...); all when empty.
+    pub categories: Vec<String>,
+    /// At most this many imported targets; the room the list has when absent.
+    pub limit: Option<usize>,
+}
+
 /// What an import produced.
 #[derive(Debug)]
 pub struct Import {
     pub list: TargetList,
-    /// `line N: what happened`, for rows skipped or changed.
+    /// `line N: what happened`, for rows skipped or changed, then what was left out in bulk.
     pub notes: Vec<String>,
 }
 
@@ -29,20 +60,68 @@ fn id_from_host(host: &str) -> String {
     id.chars().take(56).collect()
 }
 
-/// Converts a test list; `version` becomes the list's version.
-pub fn import(csv_text: &str, version: &str) -> Result<Import, String> {
+/// A host without its `www.`, lower-cased: `www.bbc.com` and `bbc.com` are one site to a censor
+/// that blocks by name far more often than not.
+fn site_of(host: &str) -> String {
+    let host = host.to_ascii_lowercase();
+    host.strip_prefix("www.").unwrap_or(&host).to_string()
+}
+
+/// The site of a list URL (`https://host/...`), if it names one.
+fn site_of_url(url: &str) -> Option<String> {
+    url::Url::parse(url).ok()?.host_str().map(site_of)
+}
+
+/// Converts a test list for `global` (the list the collector serves to everyone).
+pub fn import(csv_text: &str, options: &Options, global: &TargetList) -> Result<Import, String> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(csv_text.as_bytes());
     let header = reader.headers().map_err(|e| format!("line 1: {e}"))?.clone();
     if header.iter().collect::<Vec<_>>() != HEADER {
         return Err(format!("line 1: the header must be exactly `{}`", HEADER.join(",")));
     }
+    let controls: Vec<Target> = global.targets.iter().filter(|t| t.control).cloned().collect();
+    let room = match &options.scope {
+        Scope::Country(_) => MAX_TARGETS.saturating_sub(global.targets.len()),
+        Scope::Standalone => MAX_TARGETS.saturating_sub(controls.len()),
+    };
+    let limit = match options.limit {
+        Some(0) => return Err("--limit must be at least 1".into()),
+        Some(n) if n > room => {
+            return Err(format!(
+                "--limit {n} is more than the list has room for: {room} (a served list holds at most {MAX_TARGETS} targets{})",
+                match &options.scope {
+                    Scope::Country(_) => format!(", and the global list has {}", global.targets.len()),
+                    Scope::Standalone => format!(", {} of them the controls", controls.len()),
+                }
+            ))
+        }
+        Some(n) => n,
+        None => room,
+    };
+    let wanted: HashSet<String> = options.categories.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
+    // Sites the global list already measures: a country addition repeating them would measure
+    // the same thing twice under another name.
+    let measured: BTreeMap<String, &str> = match options.scope {
+        Scope::Country(_) => global
+            .targets
+            .iter()
+            .flat_map(|t| t.urls().filter_map(site_of_url).map(move |s| (s, t.id.as_str())))
+            .collect(),
+        Scope::Standalone => BTreeMap::new(),
+    };
     let mut targets: Vec<Target> = Vec::new();
-    let mut ids = HashSet::new();
+    let mut ids: HashSet<String> = controls.iter().map(|t| t.id.clone()).collect();
+    let mut sites = HashSet::new();
     let mut notes = Vec::new();
+    let (mut other_category, mut over_limit) = (BTreeMap::<String, usize>::new(), Vec::new());
     for record in reader.records() {
         let record = record.map_err(|e| format!("{e}"))?;
         let line = record.position().map_or(0, |p| p.line());
         let (raw_url, category) = (record.get(0).unwrap_or("").trim(), record.get(1).unwrap_or("").trim());
+        if !wanted.is_empty() && !wanted.contains(&category.to_ascii_uppercase()) {
+            *other_category.entry(category.to_string()).or_default() += 1;
+            continue;
+        }
         let mut url = match url::Url::parse(raw_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
             Ok(u) => {
@@ -61,13 +140,29 @@ pub fn import(csv_text: &str, version: &str) -> Result<Import, String> {
                 continue;
             }
         };
-        if url.scheme() == "http" {
-            let _ = url.set_scheme("https");
-            notes.push(format!("line {line}: {raw_url} upgraded to https"));
-        }
         if !url.username().is_empty() || url.password().is_some() {
             notes.push(format!("line {line}: skipped {raw_url}: carries credentials"));
             continue;
+        }
+        let site = site_of(&host);
+        if let Some(id) = measured.get(&site) {
+            notes
+                .push(format!("line {line}: skipped {raw_url}: the global list measures {site} already (target {id})"));
+            continue;
+        }
+        if !sites.insert(site.clone()) {
+            notes.push(format!(
+                "line {line}: skipped {raw_url}: {site} is imported already (a network sees only the host)"
+            ));
+            continue;
+        }
+        if targets.len() == limit {
+            over_limit.push(line);
+            continue;
+        }
+        if url.scheme() == "http" {
+            let _ = url.set_scheme("https");
+            notes.push(format!("line {line}: {raw_url} upgraded to https"));
         }
         let (display, _) = idna::domain_to_unicode(&host);
         let name: String = display.strip_prefix("www.").unwrap_or(&display).chars().take(80).collect();
@@ -88,7 +183,38 @@ pub fn import(csv_text: &str, version: &str) -> Result<Import, String> {
             throughput: None,
         });
     }
-    Ok(Import { list: TargetList { version: version.to_string(), targets }, notes })
+    if !other_category.is_empty() {
+        let left: Vec<String> = other_category.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        notes.push(format!(
+            "{} row(s) of other categories left out ({})",
+            other_category.values().sum::<usize>(),
+            left.join(", ")
+        ));
+    }
+    if let (Some(first), Some(last)) = (over_limit.first(), over_limit.last()) {
+        notes.push(format!(
+            "{} row(s) past the limit of {limit} left out (lines {first} to {last}); choose with --category or --limit",
+            over_limit.len()
+        ));
+    }
+    if targets.is_empty() {
+        return Err("no row could be imported (see the notes)".into());
+    }
+    let list = match &options.scope {
+        Scope::Country(country) => {
+            let list = TargetList { version: options.version.clone(), targets };
+            global
+                .with_additions(country, &list)
+                .map_err(|e| format!("the additions would not serve beside the global list: {e}"))?;
+            list
+        }
+        Scope::Standalone => {
+            let list = TargetList { version: options.version.clone(), targets: [targets, controls].concat() };
+            list.validate().map_err(|e| format!("the list would not serve: {e}"))?;
+            list
+        }
+    };
+    Ok(Import { list, notes })
 }
 
 #[cfg(test)]
@@ -97,43 +223,124 @@ mod tests {
 
     const FIXTURE: &str = include_str!("../tests/fixtures/citizenlab-ir.csv");
 
-    #[test]
-    fn imports_the_citizen_lab_format_with_quoting_empty_notes_and_non_ascii() {
-        let import = import(FIXTURE, "citizenlab-ir.2024-01-07").unwrap();
-        let t = &import.list.targets;
-        let ids: Vec<&str> = t.iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids, ["bbc-com", "bbc-com-2", "xn--d1abbgf6aiiy-xn--p1ai", "twitter-com", "signal-org"]);
-        // A quoted URL with a comma in its query; categories kept.
-        assert_eq!(t[1].fetch, "https://www.bbc.com/persian?x=1,2");
-        assert_eq!(t[1].category, "NEWS");
-        // Plain HTTP upgraded, favicon derived from the origin.
-        assert_eq!(t[0].fetch, "https://www.bbc.com/");
-        assert_eq!(t[0].images, ["https://www.bbc.com/favicon.ico"]);
-        // An internationalised name: punycode in URLs, readable in the name.
-        assert_eq!(t[2].name, "президент.рф");
-        assert_eq!(t[2].images, ["https://xn--d1abbgf6aiiy.xn--p1ai/favicon.ico"]);
-        assert_eq!(t[3].category, "GRP");
-        // Rows that cannot be probed are skipped, and said so with their line.
-        assert!(import.notes.iter().any(|n| n.starts_with("line 7:") && n.contains("address")), "{:?}", import.notes);
-        assert!(import.notes.iter().any(|n| n.starts_with("line 8:") && n.contains("ftp")), "{:?}", import.notes);
-        assert!(import.notes.iter().any(|n| n.starts_with("line 2:") && n.contains("upgraded")), "{:?}", import.notes);
+    fn options(scope: Scope) -> Options {
+        Options { version: "ir-1".into(), scope, categories: Vec::new(), limit: None }
+    }
+
+    fn global() -> TargetList {
+        crate::targets::load(None).unwrap()
+    }
+
+    fn ids(list: &TargetList) -> Vec<&str> {
+        list.targets.iter().map(|t| t.id.as_str()).collect()
     }
 
     #[test]
-    fn the_import_round_trips_through_the_vantage_format() {
-        let imported = import(FIXTURE, "ir-1").unwrap().list;
-        // Country additions carry no control; merged with the global list they validate.
-        let global = crate::targets::load(None).unwrap();
-        let merged = global.with_additions("IR", &imported).unwrap();
-        let json = serde_json::to_string_pretty(&imported).unwrap();
-        assert_eq!(TargetList::parse(&json).unwrap(), imported);
-        let reloaded = TargetList::from_json(&serde_json::to_string(&merged).unwrap()).unwrap();
-        assert_eq!(reloaded, merged);
+    fn imports_the_citizen_lab_format_with_quoting_empty_notes_and_non_ascii() {
+        let import = import(FIXTURE, &options(Scope::Standalone), &global()).unwrap();
+        let t = &import.list.targets;
+        let g = global();
+        let controls: Vec<&str> = g.targets.iter().filter(|t| t.control).map(|t| t.id.as_str()).collect();
+        assert_eq!(
+            ids(&import.list),
+            [&["bbc-com", "xn--d1abbgf6aiiy-xn--p1ai", "twitter-com", "signal-org"], &controls[..]].concat()
+        );
+        // Plain HTTP upgraded, favicon derived from the origin, categories kept.
+        assert_eq!(t[0].fetch, "https://www.bbc.com/");
+        assert_eq!(t[0].images, ["https://www.bbc.com/favicon.ico"]);
+        assert_eq!(t[0].category, "NEWS");
+        // An internationalised name: punycode in URLs, readable in the name.
+        assert_eq!(t[1].name, "президент.рф");
+        assert_eq!(t[1].images, ["https://xn--d1abbgf6aiiy.xn--p1ai/favicon.ico"]);
+        assert_eq!(t[2].category, "GRP");
+        // Rows that cannot be probed are skipped, and said so with their line; a second URL of
+        // a host measures nothing more (a network sees only the host under HTTPS).
+        let said = |line: &str, what: &str| import.notes.iter().any(|n| n.starts_with(line) && n.contains(what));
+        assert!(
+            said("line 7:", "address") && said("line 8:", "ftp") && said("line 2:", "upgraded"),
+            "{:?}",
+            import.notes
+        );
+        assert!(said("line 3:", "imported already"), "{:?}", import.notes);
+        // What it writes is what `targets check` accepts.
+        assert_eq!(TargetList::parse(&serde_json::to_string(&import.list).unwrap()).unwrap(), import.list);
+    }
+
+    #[test]
+    fn a_country_addition_leaves_out_what_the_global_list_measures_and_serves_beside_it() {
+        let import = import(FIXTURE, &options(Scope::Country("IR".into())), &global()).unwrap();
+        // signal.org is the global list's Signal target already; no control is added.
+        assert_eq!(ids(&import.list), ["bbc-com", "xn--d1abbgf6aiiy-xn--p1ai", "twitter-com"]);
+        assert!(
+            import.notes.iter().any(|n| n.starts_with("line 6:") && n.contains("target signal")),
+            "{:?}",
+            import.notes
+        );
+        let merged = global().with_additions("IR", &import.list).unwrap();
+        let json = serde_json::to_string_pretty(&import.list).unwrap();
+        assert_eq!(TargetList::parse(&json).unwrap(), import.list);
+        assert_eq!(TargetList::from_json(&serde_json::to_string(&merged).unwrap()).unwrap(), merged);
+    }
+
+    /// A list of a real country's size (Pakistan's has 670 rows in many categories, many
+    /// hosts more than once): the operator chooses categories and a limit, and whatever they
+    /// choose, the result serves.
+    fn large_list() -> String {
+        let categories = ["NEWS", "HUMR", "POLR", "REL", "GRP", "PORN", "GMB", "LGBT", "ANON", "MMED"];
+        let mut csv = HEADER.join(",");
+        for i in 0..670 {
+            // Every fifth row is another page of a host listed before.
+            let host = if i % 5 == 4 { format!("site{}.example.pk", i - 1) } else { format!("site{i}.example.pk") };
+            csv.push_str(&format!("\nhttp://{host}/page{i},{},x,2019-01-01,,", categories[i % categories.len()]));
+        }
+        csv
+    }
+
+    #[test]
+    fn a_country_sized_list_is_cut_to_what_the_operator_chose_and_what_fits() {
+        let csv = large_list();
+        let g = global();
+        // Everything, as a country addition: as many as fit beside the global list, no more.
+        let all = import(&csv, &options(Scope::Country("PK".into())), &g).unwrap();
+        assert_eq!(all.list.targets.len(), MAX_TARGETS - g.targets.len());
+        assert!(g.with_additions("PK", &all.list).is_ok());
+        assert!(all.notes.iter().any(|n| n.contains("past the limit")), "{:?}", all.notes.last());
+        // News, human rights and political criticism, at most 40.
+        let chosen = Options {
+            categories: vec!["news".into(), "HUMR".into(), "POLR".into()],
+            limit: Some(40),
+            ..options(Scope::Country("PK".into()))
+        };
+        let some = import(&csv, &chosen, &g).unwrap();
+        assert_eq!(some.list.targets.len(), 40);
+        assert!(some.list.targets.iter().all(|t| ["NEWS", "HUMR", "POLR"].contains(&t.category.as_str())));
+        assert!(
+            some.notes.iter().any(|n| n.contains("other categories left out") && n.contains("PORN")),
+            "{:?}",
+            some.notes
+        );
+        // A list of its own: the controls come with it, and it still holds at most MAX_TARGETS.
+        let own = import(&csv, &options(Scope::Standalone), &g).unwrap();
+        assert_eq!(own.list.targets.len(), MAX_TARGETS);
+        assert!(own.list.validate().is_ok());
+    }
+
+    #[test]
+    fn a_limit_the_list_cannot_hold_or_a_choice_that_keeps_nothing_is_an_error() {
+        let g = global();
+        let room = MAX_TARGETS - g.targets.len();
+        let too_many = Options { limit: Some(room + 1), ..options(Scope::Country("PK".into())) };
+        let e = import(&large_list(), &too_many, &g).unwrap_err();
+        assert!(e.contains(&format!("room for: {room}")), "{e}");
+        let zero = Options { limit: Some(0), ..options(Scope::Standalone) };
+        assert!(import(&large_list(), &zero, &g).unwrap_err().contains("at least 1"));
+        let nothing = Options { categories: vec!["XYZ".into()], ..options(Scope::Standalone) };
+        assert!(import(FIXTURE, &nothing, &g).unwrap_err().contains("no row"));
     }
 
     #[test]
     fn a_file_in_another_format_is_refused() {
-        let e = import("url,category\nhttps://a.example/,NEWS\n", "1").unwrap_err();
+        let e = import("url,category\nhttps://a.example/,NEWS\n", &options(Scope::Standalone), &global()).unwrap_err();
         assert!(e.contains("header"), "{e}");
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Run with `vantage-collector serve --listen 127.0.0.1:8080 --database data/vantage.sqlite
 //! --site dist` (or `cargo xtask run`, which builds the client first);
-//! `vantage-collector targets check FILE` and `vantage-collector targets import-citizenlab FILE.csv`
+//! `vantage-collector targets check FILE` and `vantage-collector targets import-citizenlab FILE.csv --country XX`
 //! manage target lists; `vantage-collector targets verify FILE` fetches every URL of a list as a
 //! browser would meet it. Options are declared in [`vantage_collector::config`]; this file only
 //! runs what they say.
@@ -85,12 +85,30 @@ enum TargetsCommand {
         #[arg(long)]
         global: Option<PathBuf>,
     },
-    /// Convert a Citizen Lab test-list CSV into a Vantage list (written to standard output).
+    /// Convert a Citizen Lab test-list CSV into a Vantage list a collector can serve (written to
+    /// standard output): a country's additions (`--country XX`, save as XX.json in
+    /// --targets-dir) or a list of its own (`--standalone`, the global list's controls added).
+    #[command(group(clap::ArgGroup::new("scope").required(true).args(["country", "standalone"])))]
     ImportCitizenlab {
         file: PathBuf,
         /// Version of the list produced.
         #[arg(long, default_value = "citizenlab")]
         version: String,
+        /// The list is this country's additions to the global list.
+        #[arg(long, value_parser = parse_country)]
+        country: Option<CountryCode>,
+        /// The list is served on its own (`--targets FILE`).
+        #[arg(long)]
+        standalone: bool,
+        /// Keep only rows of these category codes (repeatable or comma-separated: NEWS,HUMR,POLR).
+        #[arg(long = "category", value_delimiter = ',')]
+        categories: Vec<String>,
+        /// At most this many targets (default: the room the list has).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// The global list the result must serve beside (default: the built-in list).
+        #[arg(long)]
+        global: Option<PathBuf>,
     },
     /// Fetch every URL of the lists as a browser would meet it (TLS, redirects, status, type,
     /// image bytes, CORP/ACAO/TAO, throughput sizes); fails on any URL that would mislead.
@@ -249,8 +267,9 @@ async fn export(args: ExportArgs) -> anyhow::Result<()> {
 }
 
 /// `targets import-citizenlab`: the list on standard output, notes on standard error.
-fn import_citizenlab(file: &Path, version: &str) -> anyhow::Result<()> {
-    let import = citizenlab::import(&targets::read(file)?, version)
+fn import_citizenlab(file: &Path, options: &citizenlab::Options, global: Option<&Path>) -> anyhow::Result<()> {
+    let global = targets::load(global)?;
+    let import = citizenlab::import(&targets::read(file)?, options, &global)
         .map_err(anyhow::Error::msg)
         .with_context(|| file.display().to_string())?;
     for note in &import.notes {
@@ -297,6 +316,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Targets(TargetsCommand::Verify(args)) => {
             vantage_collector::verify::command(args).await.map_err(anyhow::Error::msg)
         }
-        Command::Targets(TargetsCommand::ImportCitizenlab { file, version }) => import_citizenlab(&file, &version),
+        Command::Targets(TargetsCommand::ImportCitizenlab {
+            file,
+            version,
+            country,
+            standalone: _,
+            categories,
+            limit,
+            global,
+        }) => {
+            let scope = match country {
+                Some(c) => citizenlab::Scope::Country(c.to_string()),
+                None => citizenlab::Scope::Standalone,
+            };
+            import_citizenlab(&file, &citizenlab::Options { version, scope, categories, limit }, global.as_deref())
+        }
     }
 }

@@ -67,12 +67,33 @@ fn check_accepts_the_default_list_and_checks_country_files_against_it() {
 #[test]
 fn import_writes_a_list_and_says_what_it_skipped() {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/citizenlab-ir.csv");
-    let (ok, stdout, stderr) = collector(&["targets", "import-citizenlab", fixture, "--version", "ir-2024"]);
+    let import = |extra: &[&str]| {
+        collector(&[&["targets", "import-citizenlab", fixture, "--version", "ir-2024"], extra].concat())
+    };
+    // The operator must say what the list is for: a country's additions or a list of its own.
+    let (ok, _, stderr) = import(&[]);
+    assert!(!ok && stderr.contains("--country") && stderr.contains("--standalone"), "{stderr}");
+    let (ok, stdout, stderr) = import(&["--country", "IR"]);
     assert!(ok, "{stderr}");
     let list = TargetList::parse(&stdout).expect("the output is a target list");
     assert_eq!(list.version, "ir-2024");
-    assert_eq!(list.targets.len(), 5);
-    assert!(stderr.contains("line 8") && stderr.contains("5 target(s) imported"), "{stderr}");
+    assert_eq!(list.targets.len(), 3, "{stdout}");
+    assert!(stderr.contains("line 8") && stderr.contains("3 target(s) imported"), "{stderr}");
+    // Written as IR.json, `targets check` accepts it as the country's additions.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("IR.json");
+    std::fs::write(&file, &stdout).unwrap();
+    let (ok, out, _) = collector(&["targets", "check", file.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    // Chosen by category; a bad country code or limit changes nothing and says why.
+    let (ok, stdout, stderr) = import(&["--standalone", "--category", "NEWS,GOVT"]);
+    assert!(ok, "{stderr}");
+    let list = TargetList::parse(&stdout).unwrap();
+    assert!(list.targets.iter().all(|t| t.control || ["NEWS", "GOVT"].contains(&t.category.as_str())), "{stdout}");
+    let (ok, stdout, stderr) = import(&["--country", "Iran"]);
+    assert!(!ok && stdout.is_empty() && stderr.contains("two-letter"), "{stderr}");
+    let (ok, stdout, stderr) = import(&["--country", "IR", "--limit", "1000"]);
+    assert!(!ok && stdout.is_empty() && stderr.contains("room for"), "{stderr}");
 }
 
 #[tokio::test]
