@@ -313,7 +313,7 @@ async fn the_card_shows_recent_reports_from_the_readers_country_before_any_test(
     )
     .expect("the status line");
     assert_eq!(state, "disrupted", "{text}");
-    for words in ["Pakistan", "8 reports", "unreachable: x"] {
+    for words in ["Pakistan", "8 reports", "unreachable in most reports: x"] {
         assert!(text.contains(words), "{words:?} not in the status line: {text}");
     }
     assert_eq!(
