@@ -386,7 +386,7 @@ impl Verifier {
             }
             jobs.push((t.id.as_str(), Kind::Fetch, t.fetch.as_str(), None));
             if let Some(asset) = &t.throughput {
-                jobs.push((t.id.as_str(), Kind::Throughput, asset.url.as_str(), Some(asset.bytes)));
+                jobs.push((t.id.as_str(), Kind::Throughput, asset.url.as_str(), asset.bytes));
             }
         }
         futures_util::stream::iter(jobs)

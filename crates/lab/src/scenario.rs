@@ -38,6 +38,7 @@ pub enum ReasonKind {
     NotAnImage,
     ImagesHung,
     SlowerThanControls,
+    ImagesCrawled,
     RefusedByPagePolicy,
     ControlsFailed,
 }
@@ -52,6 +53,7 @@ impl ReasonKind {
             Reason::NotAnImage { .. } => ReasonKind::NotAnImage,
             Reason::ImagesHung { .. } => ReasonKind::ImagesHung,
             Reason::SlowerThanControls { .. } => ReasonKind::SlowerThanControls,
+            Reason::ImagesCrawled { .. } => ReasonKind::ImagesCrawled,
             Reason::RefusedByPagePolicy { .. } => ReasonKind::RefusedByPagePolicy,
             Reason::ControlsFailed => ReasonKind::ControlsFailed,
         }
@@ -67,6 +69,7 @@ impl ReasonKind {
             ReasonKind::NotAnImage => "not_an_image",
             ReasonKind::ImagesHung => "images_hung",
             ReasonKind::SlowerThanControls => "slower_than_controls",
+            ReasonKind::ImagesCrawled => "images_crawled",
             ReasonKind::RefusedByPagePolicy => "refused_by_page_policy",
             ReasonKind::ControlsFailed => "controls_failed",
         }
