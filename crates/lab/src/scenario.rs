@@ -26,6 +26,21 @@ pub enum Censor {
     Slow,
     /// Only the host the platform serves its images from is black-holed; its main host works.
     ContentHostBlackhole,
+    /// Only the host the platform serves its images from crawls: every answer held 2 s (a
+    /// content host slowed to the point of uselessness); its main host answers at once.
+    ContentHostCrawl,
+}
+
+impl Censor {
+    /// What this censor does to `host` of a target whose images come from `content_host`:
+    /// content-host censors touch that host alone.
+    pub fn on_host(self, host: &str, content_host: Option<&str>) -> Option<Censor> {
+        match self {
+            Censor::ContentHostBlackhole => (content_host == Some(host)).then_some(Censor::Blackhole),
+            Censor::ContentHostCrawl => (content_host == Some(host)).then_some(Censor::ContentHostCrawl),
+            other => Some(other),
+        }
+    }
 }
 
 /// The kind of evidence behind a verdict: [`Reason`] without its numbers.
@@ -174,6 +189,13 @@ pub const SCENARIOS: &[Scenario] = &[
         censor: &[("x", Censor::ContentHostBlackhole)],
         policy_omits: &[],
         expected: &[("x", Verdict::Timeout, ReasonKind::ImagesHung)],
+    },
+    Scenario {
+        name: "content_host_crawl",
+        behaviour: "Facebook's image host holds every answer 2 s; www.facebook.com answers at once",
+        censor: &[("facebook", Censor::ContentHostCrawl)],
+        policy_omits: &[],
+        expected: &[("facebook", Verdict::Throttled, ReasonKind::ImagesCrawled)],
     },
     Scenario {
         name: "slow_but_fine",
@@ -335,6 +357,7 @@ pub struct Servers {
     blockpage: u16,
     throttled: u16,
     slow: u16,
+    crawl: u16,
 }
 
 impl Servers {
@@ -348,7 +371,13 @@ impl Servers {
             blockpage: lab.serve(Behaviour::Blockpage).await,
             throttled: lab.serve(Behaviour::Throttled { kbps: 150 }).await,
             slow: lab.serve(Behaviour::Slow { delay_ms: 800 }).await,
+            crawl: lab.serve(Behaviour::Slow { delay_ms: 2_000 }).await,
         }
+    }
+
+    /// The port of the healthy server.
+    pub fn healthy_port(&self) -> u16 {
+        self.healthy
     }
 
     /// The `--host-resolver-rules` entry sending `host` where `censor` wants it.
@@ -364,6 +393,7 @@ impl Servers {
             Some(Censor::Throttle) => self.throttled,
             Some(Censor::Slow) => self.slow,
             Some(Censor::ContentHostBlackhole) => self.blackhole,
+            Some(Censor::ContentHostCrawl) => self.crawl,
         };
         format!("MAP {host} 127.0.0.1:{port}")
     }
@@ -380,12 +410,7 @@ impl Servers {
             .flat_map(|t| {
                 let images_from = image_host(t);
                 hosts(t).iter().map(move |h| {
-                    let censor = match scenario.censor_of(t) {
-                        Some(Censor::ContentHostBlackhole) => {
-                            (images_from.as_deref() == Some(*h)).then_some(Censor::Blackhole)
-                        }
-                        other => other,
-                    };
+                    let censor = scenario.censor_of(t).and_then(|c| c.on_host(h, images_from.as_deref()));
                     self.rule(h, censor)
                 })
             })
