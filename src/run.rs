@@ -67,7 +67,13 @@ fn shuffled(n: usize) -> Vec<usize> {
 
 /// Measures one target: trials of an image and a fetch side by side, then the large asset if
 /// an image got through.
-async fn measure_target(t: &Target, plan: Plan, index: usize, on_progress: &impl Fn(Progress)) -> Vec<probe::Done> {
+async fn measure_target(
+    t: &Target,
+    plan: Plan,
+    run_token: &str,
+    index: usize,
+    on_progress: &impl Fn(Progress),
+) -> Vec<probe::Done> {
     let mut planned = plan.planned(t);
     let mut done = Vec::with_capacity(planned);
     let request = |kind, url: &str, trial: u8| probe::Request {
@@ -77,6 +83,8 @@ async fn measure_target(t: &Target, plan: Plan, index: usize, on_progress: &impl
         trial,
         cold: trial == 0,
         bytes: None,
+        run_token: run_token.to_string(),
+        control: t.control,
     };
     for trial in 0..plan.trials {
         let (image, fetched) =
@@ -97,7 +105,7 @@ async fn measure_target(t: &Target, plan: Plan, index: usize, on_progress: &impl
     let image_ok = done.iter().any(|d| d.attempt.probe == ProbeKind::Image && d.attempt.ok());
     if let (Some(asset), true) = (&t.throughput, image_ok) {
         let req = probe::Request {
-            bytes: Some(asset.bytes),
+            bytes: asset.bytes,
             cold: false,
             ..request(ProbeKind::Throughput, &asset.url, plan.trials)
         };
@@ -113,8 +121,10 @@ pub async fn measure(list: &TargetList, plan: Plan, on_progress: impl Fn(Progres
     timing::reset();
     let watch = PolicyWatch::start();
     let on_progress = &on_progress;
+    // One token for the run's cacheable loads (controls' images, throughput assets).
+    let run_token = &random_hex(8);
     let mut results: Vec<(usize, Vec<probe::Done>)> = stream::iter(shuffled(list.targets.len()))
-        .map(|i| async move { (i, measure_target(&list.targets[i], plan, i, on_progress).await) })
+        .map(|i| async move { (i, measure_target(&list.targets[i], plan, run_token, i, on_progress).await) })
         .buffer_unordered(plan.concurrency.max(1))
         .collect()
         .await;

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use vantage::i18n::{self, words, Catalogue};
-use vantage::probe::{self, Request};
+use vantage::probe::{self, Busting, Request};
 use vantage::run::{measure, Plan};
 use vantage_report::{
     measurements_from, Attempt, Measurement, Outcome, Phases, ProbeKind, Reason, TargetList, TimingSource, Verdict,
@@ -23,9 +23,18 @@ const DEADLINE: u32 = 5_000;
 const REFUSED: &str = "http://127.0.0.1:1/favicon.ico";
 
 async fn probe(kind: ProbeKind, url: &str) -> Attempt {
-    probe::run(&Request { kind, url: url.into(), deadline_ms: DEADLINE, trial: 0, cold: true, bytes: None })
-        .await
-        .attempt
+    probe::run(&Request {
+        kind,
+        url: url.into(),
+        deadline_ms: DEADLINE,
+        trial: 0,
+        cold: true,
+        bytes: None,
+        run_token: "run".into(),
+        control: false,
+    })
+    .await
+    .attempt
 }
 
 #[wasm_bindgen_test]
@@ -54,11 +63,85 @@ async fn a_refused_connection_fails_fast_in_both_probes() {
 }
 
 #[wasm_bindgen_test]
-async fn every_request_is_unique_so_no_cache_answers() {
-    let (a, b) = (probe::probe_url("/static/control.png"), probe::probe_url("/static/control.png"));
+async fn every_platform_request_is_unique_so_no_cache_answers() {
+    let each = Busting::EachRequest;
+    let (a, b) = (probe::probe_url("/static/control.png", each), probe::probe_url("/static/control.png", each));
     assert_ne!(a, b);
     assert!(a.starts_with("http://") && a.contains("/static/control.png?vantage="), "{a}");
-    assert!(probe::probe_url("https://x.example/i.png?v=2").starts_with("https://x.example/i.png?v=2&vantage="));
+    assert!(probe::probe_url("https://x.example/i.png?v=2", each).starts_with("https://x.example/i.png?v=2&vantage="));
+    // The run's token for controls' images and throughput assets; none for controls' fetches.
+    assert_eq!(probe::probe_url("https://c.example/i.png", Busting::Run("r1")), "https://c.example/i.png?vantage=r1");
+    assert_eq!(probe::probe_url("https://c.example/i.png", Busting::None), "https://c.example/i.png");
+    let token = "r1";
+    for (kind, control, busting) in [
+        (ProbeKind::Image, false, Busting::EachRequest),
+        (ProbeKind::Fetch, false, Busting::EachRequest),
+        (ProbeKind::Image, true, Busting::Run(token)),
+        (ProbeKind::Fetch, true, Busting::None),
+        (ProbeKind::Throughput, false, Busting::Run(token)),
+        (ProbeKind::Throughput, true, Busting::Run(token)),
+    ] {
+        assert_eq!(Busting::for_probe(kind, control, token), busting, "{kind:?} control={control}");
+    }
+}
+
+/// What a run requested, by the names of its Resource Timing entries.
+fn requested_names() -> Vec<String> {
+    let perf = web_sys::window().unwrap().performance().unwrap();
+    perf.get_entries_by_type("resource")
+        .iter()
+        .filter_map(|e| e.dyn_into::<web_sys::PerformanceEntry>().ok())
+        .map(|e| e.name())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_run_busts_platforms_per_request_and_controls_once_per_run() {
+    let origin = web_sys::window().unwrap().location().origin().unwrap();
+    let control = format!("{origin}/static/control.png");
+    let big = format!("{origin}/static/control.png?big");
+    let list: TargetList = serde_json::from_str(&format!(
+        r#"{{"version":"web-3","targets":[
+            {{"id":"p","name":"P","category":"GRP","images":["/static/control.png?p"],"fetch":"/static/control.png?pf"}},
+            {{"id":"c","name":"C","category":"CTRL","control":true,"images":["{control}"],"fetch":"{control}",
+              "throughput":{{"url":"{big}"}}}}]}}"#,
+    ))
+    .unwrap();
+    let tokens_of = |runs: &[Vec<String>], prefix: &str| -> Vec<String> {
+        let mut t: Vec<String> =
+            runs.iter().flatten().filter_map(|n| n.strip_prefix(prefix)).map(str::to_string).collect();
+        t.sort();
+        t.dedup();
+        t
+    };
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        // `measure` clears the buffer when it ends: read the names while its probes finish.
+        let plan = Plan { trials: 3, deadline_ms: DEADLINE, concurrency: 2 };
+        let names = std::cell::RefCell::new(Vec::new());
+        let attempts = measure(&list, plan, |p| {
+            if p.finished {
+                *names.borrow_mut() = requested_names();
+            }
+        })
+        .await;
+        assert!(
+            attempts.iter().flatten().filter(|a| a.probe != ProbeKind::Throughput).all(Attempt::ok),
+            "{attempts:?}"
+        );
+        runs.push(names.into_inner());
+    }
+    let own = format!("{origin}/static/control.png");
+    // Each platform image a token of its own: three trials, two runs.
+    assert_eq!(tokens_of(&runs, &format!("{own}?p&vantage=")).len(), 6, "{runs:?}");
+    // The control's image (three trials a run) and the throughput asset: one token per run,
+    // a new one each run.
+    let control_tokens = tokens_of(&runs, &format!("{own}?vantage="));
+    let big_tokens = tokens_of(&runs, &format!("{own}?big&vantage="));
+    assert_eq!(big_tokens.len(), 2, "{runs:?}");
+    assert_eq!(control_tokens, big_tokens, "{runs:?}");
+    // The control's fetch as listed, no token.
+    assert!(runs.iter().flatten().any(|n| *n == own), "{runs:?}");
 }
 
 #[wasm_bindgen_test]

@@ -56,6 +56,16 @@ pub fn reason(c: &Catalogue, r: &Reason) -> String {
             if *completed { "reason.slower" } else { "reason.slower_unfinished" },
             &[("rate", &c.rate(*kbps)), ("control_rate", &c.rate(*control_kbps))],
         ),
+        Reason::ImagesCrawled { image_ms, fetch_ms, control_image_ms, timed_out, images } => c.fmt(
+            "reason.images_crawled",
+            &[
+                ("image", &c.ms(*image_ms)),
+                ("images", &n(*images)),
+                ("timed_out", &n(*timed_out)),
+                ("fetch", &c.ms(*fetch_ms)),
+                ("control", &c.ms(*control_image_ms)),
+            ],
+        ),
         Reason::RefusedByPagePolicy { refused, attempts } => {
             c.fmt("reason.page_policy", &[("refused", &n(*refused)), ("attempts", &n(*attempts))])
         }

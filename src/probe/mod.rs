@@ -13,7 +13,7 @@ pub mod image;
 pub mod policy;
 pub mod timing;
 
-use vantage_report::{Attempt, Outcome, ProbeKind, TimingSource};
+use vantage_report::{Asset, Attempt, Outcome, ProbeKind, TimingSource};
 
 /// Milliseconds on the page's monotonic clock.
 pub fn now_ms() -> f64 {
@@ -37,11 +37,50 @@ pub fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The absolute, cache-busted URL a probe requests: unique, so no cache answers in the
-/// platform's place and its Resource Timing entry can be found by name.
-pub fn probe_url(url: &str) -> String {
+/// How a probe's URL is kept from being answered by a cache.
+///
+/// Platform probes must reach the platform every time, so each request gets a token of its
+/// own. A control's image and every throughput asset are immutable files on CDNs that key
+/// their caches on the query string: a token per request would make every load an edge miss
+/// and an origin fetch, measuring the CDN's origin path instead of its edge. They get the
+/// run's token: the first load of a run always goes to the network (a later run never reuses
+/// this run's cache, so a visitor gone offline never sees "controls loaded" from an earlier
+/// run), and later loads of the same run may come from the memory cache (the rules time
+/// controls' images by their first loads only). A control's fetch gets no token at all:
+/// `cache: no-store` already keeps the browser's cache out, and the CDN's edge may answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busting<'a> {
+    EachRequest,
+    Run(&'a str),
+    None,
+}
+
+impl<'a> Busting<'a> {
+    /// The busting a probe of `kind` on a target (a `control` or not) gets in the run whose
+    /// token is `run_token`.
+    pub fn for_probe(kind: ProbeKind, control: bool, run_token: &'a str) -> Busting<'a> {
+        match (kind, control) {
+            (ProbeKind::Throughput, _) | (ProbeKind::Image, true) => Busting::Run(run_token),
+            (ProbeKind::Fetch, true) => Busting::None,
+            (ProbeKind::Image | ProbeKind::Fetch, false) => Busting::EachRequest,
+        }
+    }
+}
+
+/// `url` with the query parameter `vantage=token` added.
+pub fn with_token(url: &str, token: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    let busted = format!("{url}{sep}vantage={}", random_hex(8));
+    format!("{url}{sep}vantage={token}")
+}
+
+/// The absolute URL a probe requests, busted as `busting` says; its Resource Timing entry is
+/// found by this name (and by its start, for a URL requested more than once in a run).
+pub fn probe_url(url: &str, busting: Busting<'_>) -> String {
+    let busted = match busting {
+        Busting::EachRequest => with_token(url, &random_hex(8)),
+        Busting::Run(token) => with_token(url, token),
+        Busting::None => url.to_string(),
+    };
     let base = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
     web_sys::Url::new_with_base(&busted, &base).map(|u| u.href()).unwrap_or(busted)
 }
@@ -54,8 +93,12 @@ pub struct Request {
     pub deadline_ms: u32,
     pub trial: u8,
     pub cold: bool,
-    /// Expected size, for throughput probes.
+    /// Expected size, for throughput probes; when the list does not know it, the size the
+    /// Resource Timing entry reads (hosts sending `Timing-Allow-Origin`) is taken instead.
     pub bytes: Option<u64>,
+    /// The run's cache-busting token, and whether the target is a control ([`Busting`]).
+    pub run_token: String,
+    pub control: bool,
 }
 
 /// A finished probe: the attempt, and the exact URL requested (to match policy violations).
@@ -67,18 +110,23 @@ pub struct Done {
 
 /// Runs one probe of `req.kind`.
 pub async fn run(req: &Request) -> Done {
-    let requested = probe_url(&req.url);
+    let requested = probe_url(&req.url, Busting::for_probe(req.kind, req.control, &req.run_token));
     let start = now_ms();
     let outcome = match req.kind {
         ProbeKind::Fetch => fetch::load(&requested, req.deadline_ms).await,
         ProbeKind::Image | ProbeKind::Throughput => image::load(&requested, req.deadline_ms).await,
     };
     let clock_ms = (now_ms() - start).max(0.0);
-    let entry = if outcome == Outcome::Timeout { None } else { timing::entry(&requested).await };
+    let entry = if outcome == Outcome::Timeout { None } else { timing::entry(&requested, start).await };
     let (duration_ms, timing, phases) = match (&entry, outcome) {
         (_, Outcome::Timeout) => (f64::from(req.deadline_ms), TimingSource::Clock, None),
         (Some(e), _) if e.measured(outcome, clock_ms) => (e.duration_ms, TimingSource::ResourceTiming, e.phases),
         _ => (clock_ms, TimingSource::Clock, None),
+    };
+    // A throughput asset of unknown size: the size the browser read, when it may tell.
+    let bytes = match (req.kind, req.bytes, &entry, outcome) {
+        (ProbeKind::Throughput, None, Some(e), Outcome::Ok) => e.body_bytes.filter(|b| Asset::size_allowed(*b)),
+        _ => req.bytes,
     };
     Done {
         attempt: Attempt {
@@ -89,7 +137,7 @@ pub async fn run(req: &Request) -> Done {
             cold: req.cold,
             timing,
             phases,
-            bytes: req.bytes,
+            bytes,
             // Marked from the target list when the run's measurements are decided.
             cross_host: false,
         },

@@ -22,6 +22,10 @@ pub fn reset() {
 pub struct Entry {
     pub duration_ms: f64,
     pub phases: Option<Phases>,
+    /// The body's size as it came over the network (`encodedBodySize`): only where the origin
+    /// sends `Timing-Allow-Origin` (0 otherwise, and in Firefox for some loads), so `None`
+    /// unless positive.
+    pub body_bytes: Option<u64>,
 }
 
 impl Entry {
@@ -36,19 +40,28 @@ impl Entry {
     }
 }
 
-fn lookup(url: &str) -> Option<PerformanceResourceTiming> {
+/// The latest entry for `url` that started no earlier than `since_ms` (a millisecond of
+/// slack for Firefox's whole-millisecond clock): a URL loaded more than once in a run (a
+/// control's, with the run's token) has an entry per network load, and a load answered by the
+/// memory cache has none, so an earlier load's entry must not be taken for it.
+fn lookup(url: &str, since_ms: f64) -> Option<PerformanceResourceTiming> {
     let perf = web_sys::window()?.performance()?;
-    perf.get_entries_by_name(url).iter().rev().find_map(|e| e.dyn_into::<PerformanceResourceTiming>().ok())
+    perf.get_entries_by_name(url)
+        .iter()
+        .rev()
+        .filter_map(|e| e.dyn_into::<PerformanceResourceTiming>().ok())
+        .find(|e| e.start_time() >= since_ms - 1.0)
 }
 
-/// The entry for `url`, if the browser made one. It can be queued a moment after the load or
-/// error event, so a missing entry is looked for once more after a macrotask.
-pub async fn entry(url: &str) -> Option<Entry> {
-    let e = match lookup(url) {
+/// The entry for `url` of a request made at `since_ms`, if the browser made one. It can be
+/// queued a moment after the load or error event, so a missing entry is looked for once more
+/// after a macrotask.
+pub async fn entry(url: &str, since_ms: f64) -> Option<Entry> {
+    let e = match lookup(url, since_ms) {
         Some(e) => e,
         None => {
             gloo_timers::future::TimeoutFuture::new(0).await;
-            lookup(url)?
+            lookup(url, since_ms)?
         }
     };
     let duration_ms = e.duration();
@@ -63,5 +76,7 @@ pub async fn entry(url: &str) -> Option<Entry> {
         },
         ttfb_ms: (e.response_start() - e.request_start()).max(0.0),
     });
-    (duration_ms.is_finite() && duration_ms >= 0.0).then_some(Entry { duration_ms, phases })
+    let size = e.encoded_body_size();
+    let body_bytes = (size.is_finite() && size >= 1.0).then_some(size as u64);
+    (duration_ms.is_finite() && duration_ms >= 0.0).then_some(Entry { duration_ms, phases, body_bytes })
 }

@@ -16,5 +16,6 @@ mod self_test_i18n;
 mod self_test_keyboard;
 mod self_test_resilience;
 mod self_test_support;
+mod shipped_list;
 mod widget;
 mod world;

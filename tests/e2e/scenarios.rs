@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use vantage_lab::browser::BrowserKind;
 use vantage_lab::censor::Lab;
 use vantage_lab::collector::Options;
-use vantage_lab::scenario::{all_hosts, policy, scenario, target_list, Servers, ALL_TARGETS, SCENARIOS};
+use vantage_lab::scenario::{all_hosts, policy, scenario, target_list, Scenario, Servers, ALL_TARGETS, SCENARIOS};
 
 use crate::world::{Net, World};
 
@@ -22,6 +22,15 @@ async fn run(kind: BrowserKind, name: &str) {
     let options = Options { csp: policy(scenario.policy_omits), ..Options::default() };
     let net = Net::trusting(&lab).rules(servers.rules(scenario));
     let world = World::start_in(kind, &targets, options, net).await;
+    run_and_check(kind, scenario, &world, &ALL_TARGETS).await;
+    world.close().await;
+}
+
+/// Runs the test on the page of `world` and checks that every one of `targets` gets the
+/// verdict `scenario` expects, on the page and in the open data, and that the collector
+/// accepts the report; panics with every problem and the page's text otherwise.
+pub async fn run_and_check(kind: BrowserKind, scenario: &Scenario, world: &World, targets: &[&str]) {
+    let name = scenario.name;
     let page = world.open_page().await;
     let started = Instant::now();
     page.consent_and_run().await;
@@ -33,7 +42,7 @@ async fn run(kind: BrowserKind, name: &str) {
     println!("{browser:<8} {name:<15} {:>6} ms  {got:?}", took.as_millis());
 
     let mut problems = Vec::new();
-    for target in ALL_TARGETS {
+    for &target in targets {
         let (verdict, _) = scenario.expectation(target);
         let have = got.get(target).map_or("(missing)", String::as_str);
         if have != verdict.as_str() {
@@ -52,7 +61,7 @@ async fn run(kind: BrowserKind, name: &str) {
             println!("{browser} {name} {}: {}", keys["target_id"], serde_json::to_string(&keys).unwrap_or_default());
         }
     }
-    for target in ALL_TARGETS {
+    for &target in targets {
         let (verdict, reason) = scenario.expectation(target);
         let Some(line) = export.iter().find(|l| l["test_keys"]["target_id"] == target) else {
             problems.push(format!("export: no measurement of {target}"));
@@ -61,11 +70,12 @@ async fn run(kind: BrowserKind, name: &str) {
         let keys = &line["test_keys"];
         if keys["verdict"] != verdict.as_str() || keys["reason"]["kind"] != reason.tag() {
             problems.push(format!(
-                "export: {target} is {} ({}), expected {} ({})",
+                "export: {target} is {} ({}), expected {} ({}): {}",
                 keys["verdict"],
                 keys["reason"]["kind"],
                 verdict.as_str(),
-                reason.tag()
+                reason.tag(),
+                keys["attempts"]
             ));
         }
         if line["probe_cc"] != "ZZ" || line["probe_asn"] != "AS0" || line["input"].as_str().is_none() {
@@ -76,7 +86,6 @@ async fn run(kind: BrowserKind, name: &str) {
         let text = page.text().await;
         panic!("{browser} {name}: {} problem(s):\n{}\npage said:\n{text}", problems.len(), problems.join("\n"));
     }
-    world.close().await;
 }
 
 /// One `#[tokio::test]` per scenario and browser, and a check that the table has no row
@@ -121,6 +130,7 @@ scenarios!(
     blockpage_content_host,
     throttled,
     content_host_blackhole,
+    content_host_crawl,
     slow_but_fine,
     offline,
     local_block,

@@ -37,7 +37,8 @@ fn bench_list() -> TargetList {
             control: i < 3,
             images: vec![format!("https://cdn{i}.example/favicon.ico")],
             fetch: format!("https://cdn{i}.example/"),
-            throughput: (i % 4 == 0).then(|| Asset { url: format!("https://cdn{i}.example/big.jpg"), bytes: 120_000 }),
+            throughput: (i % 4 == 0)
+                .then(|| Asset { url: format!("https://cdn{i}.example/big.jpg"), bytes: Some(120_000) }),
         })
         .collect();
     TargetList { version: "bench-1".into(), targets }
@@ -69,7 +70,7 @@ fn realistic(n: usize) -> Report {
                 })
                 .collect();
             if let (Some(asset), Outcome::Ok) = (&t.throughput, outcome) {
-                a.push(Attempt { bytes: Some(asset.bytes), ..Attempt::new(ProbeKind::Throughput, Outcome::Ok, 180.0) });
+                a.push(Attempt { bytes: asset.bytes, ..Attempt::new(ProbeKind::Throughput, Outcome::Ok, 180.0) });
             }
             a
         })

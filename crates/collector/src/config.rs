@@ -124,6 +124,23 @@ pub struct ServeArgs {
     /// How often the crowd task counts new reports and, on the collector leading it, detects.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub crowd_every: Duration,
+    /// Verify the throughput assets of the lists served, at start and every --verify-every,
+    /// as `targets verify` does, and serve each size once two fetches agree (a platform's
+    /// large image has no published size). Needs the collector's network to reach the
+    /// platforms unfiltered.
+    #[arg(long)]
+    pub verify_targets: bool,
+    /// How often --verify-targets verifies again.
+    #[arg(long, default_value = "1440m", value_parser = parse_duration, requires = "verify_targets")]
+    pub verify_every: Duration,
+    /// For tests against the censor lab only: trust the certificates of this PEM file instead
+    /// of the public web roots when verifying. Production never needs it.
+    #[arg(long, requires = "verify_targets")]
+    pub verify_roots: Option<PathBuf>,
+    /// For tests only: connect to ADDR[:PORT2] for HOST:PORT when verifying, as curl's
+    /// --resolve and --connect-to (repeatable).
+    #[arg(long = "verify-resolve", value_name = "HOST:PORT:ADDR[:PORT2]", requires = "verify_targets")]
+    pub verify_resolve: Vec<String>,
 }
 
 fn parse_cidr(s: &str) -> Result<Cidr, String> {
@@ -175,6 +192,7 @@ impl ServeArgs {
             catalogue = catalogue.with_country_dir(dir)?;
         }
         let geo = GeoIp::open(self.geoip_country.as_deref(), self.geoip_asn.as_deref())?;
+        let verifier = if self.verify_targets { Some(self.verifier()?) } else { None };
         if let Some(site) = &self.site {
             if !site.join("index.html").is_file() {
                 bail!("--site {}: no index.html there (build the client with `cargo xtask run`)", site.display());
@@ -201,6 +219,9 @@ impl ServeArgs {
         if self.rate_limit > 0 {
             state = state.with_rate_limit(self.rate_limit, self.rate_burst);
         }
+        if let Some(verifier) = verifier {
+            crate::sizes::spawn(verifier, state.catalogue.clone(), self.verify_every);
+        }
         if let Some(header) = self.trust_proxy_header {
             state = state.with_proxy_header(header);
             if !self.trusted_proxies.is_empty() {
@@ -215,6 +236,24 @@ impl ServeArgs {
             shutdown_grace: self.shutdown_grace,
         };
         Ok(Service { listen: self.listen, state, site: self.site, config })
+    }
+}
+
+impl ServeArgs {
+    /// The client `--verify-targets` fetches with: the public web roots, or `--verify-roots`.
+    fn verifier(&self) -> anyhow::Result<crate::verify::Verifier> {
+        let pem = match &self.verify_roots {
+            Some(p) => Some(std::fs::read(p).with_context(|| format!("--verify-roots {}", p.display()))?),
+            None => None,
+        };
+        let name = self.verify_roots.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let roots = pem.as_deref().map(|pem| (name.as_str(), pem));
+        crate::verify::Verifier::new(roots, &self.verify_resolve, crate::verify::DEFAULT_TIMEOUT).map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                e.to_string().replace("--roots", "--verify-roots").replace("--resolve", "--verify-resolve")
+            )
+        })
     }
 }
 

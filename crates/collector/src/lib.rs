@@ -20,6 +20,7 @@ pub mod peer;
 pub mod ratelimit;
 pub mod serve;
 pub mod site;
+pub mod sizes;
 pub mod store;
 pub mod targets;
 pub mod verify;

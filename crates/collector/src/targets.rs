@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use axum::extract::State;
@@ -48,13 +49,27 @@ pub fn country_of_file(name: &str) -> Option<&str> {
     (code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())).then_some(code)
 }
 
-/// Every list the collector serves, serialised once.
+/// Every list the collector serves, serialised once (and again when it learns sizes).
 pub struct Catalogue {
     pub global: TargetList,
-    global_json: String,
-    by_country: BTreeMap<String, (TargetList, String)>,
+    by_country: BTreeMap<String, TargetList>,
+    /// What is served, as JSON: the global list, then each country's, with the throughput sizes
+    /// learned so far ([`Catalogue::learn_sizes`]).
+    served: RwLock<Served>,
     /// Earlier versions still accepted in reports, by version.
     previous: BTreeMap<String, TargetList>,
+}
+
+/// The lists as served.
+#[derive(Default)]
+struct Served {
+    global: Arc<str>,
+    by_country: BTreeMap<String, Arc<str>>,
+    learned: BTreeMap<String, u64>,
+}
+
+fn to_json(list: &TargetList) -> Arc<str> {
+    serde_json::to_string(list).expect("a TargetList always serialises").into()
 }
 
 fn unknown_target(field: String, detail: impl Into<String>) -> ApiError {
@@ -63,8 +78,32 @@ fn unknown_target(field: String, detail: impl Into<String>) -> ApiError {
 
 impl Catalogue {
     pub fn new(global: TargetList) -> Catalogue {
-        let global_json = serde_json::to_string(&global).expect("a TargetList always serialises");
-        Catalogue { global, global_json, by_country: BTreeMap::new(), previous: BTreeMap::new() }
+        let served = RwLock::new(Served { global: to_json(&global), ..Served::default() });
+        Catalogue { global, by_country: BTreeMap::new(), served, previous: BTreeMap::new() }
+    }
+
+    /// Serves `sizes` (throughput asset URL → bytes, learned by verification) in every list
+    /// from now on, in place of unknown or different sizes. Lists, versions and the reports
+    /// they accept stay as they are: a report carries the size its client used in each
+    /// attempt. Returns the sizes that changed what is served.
+    pub fn learn_sizes(&self, sizes: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        let mut served = self.served.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed: BTreeMap<String, u64> =
+            sizes.iter().filter(|(url, b)| served.learned.get(*url) != Some(b)).map(|(u, b)| (u.clone(), *b)).collect();
+        if changed.is_empty() {
+            return changed;
+        }
+        served.learned.extend(changed.clone());
+        let learned = served.learned.clone();
+        served.global = to_json(&with_sizes(&self.global, &learned));
+        served.by_country =
+            self.by_country.iter().map(|(c, list)| (c.clone(), to_json(&with_sizes(list, &learned)))).collect();
+        changed
+    }
+
+    /// Every list served now, for verification: the global list, then each country's.
+    pub fn lists(&self) -> impl Iterator<Item = &TargetList> {
+        std::iter::once(&self.global).chain(self.by_country.values())
     }
 
     /// Also accepts reports made with these earlier lists (the most recent [`MAX_PREVIOUS`]).
@@ -82,11 +121,7 @@ impl Catalogue {
         if self.global.version == version {
             return Some(&self.global);
         }
-        self.by_country
-            .values()
-            .map(|(list, _)| list)
-            .find(|l| l.version == version)
-            .or_else(|| self.previous.get(version))
+        self.by_country.values().find(|l| l.version == version).or_else(|| self.previous.get(version))
     }
 
     /// Does every measurement of `report` name a target of the list it says it used, with that
@@ -144,21 +179,28 @@ impl Catalogue {
             };
             let additions = TargetList::parse(&read(&path)?).with_context(|| path.display().to_string())?;
             let merged = self.global.with_additions(country, &additions).with_context(|| path.display().to_string())?;
-            let json = serde_json::to_string(&merged).expect("a TargetList always serialises");
-            self.by_country.insert(country.to_string(), (merged, json));
+            let learned = self.served.read().unwrap_or_else(std::sync::PoisonError::into_inner).learned.clone();
+            let json = to_json(&with_sizes(&merged, &learned));
+            self.served
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .by_country
+                .insert(country.into(), json);
+            self.by_country.insert(country.to_string(), merged);
         }
         Ok(self)
     }
 
     /// The list for a visitor from `country`, as JSON.
-    pub fn json_for(&self, country: &str) -> &str {
-        self.by_country.get(country).map_or(&self.global_json, |(_, json)| json)
+    pub fn json_for(&self, country: &str) -> Arc<str> {
+        let served = self.served.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        served.by_country.get(country).unwrap_or(&served.global).clone()
     }
 
     /// Every URL of every list served or accepted: what the pages may load (their CSP).
     pub fn urls(&self) -> impl Iterator<Item = &str> {
         std::iter::once(&self.global)
-            .chain(self.by_country.values().map(|(list, _)| list))
+            .chain(self.by_country.values())
             .chain(self.previous.values())
             .flat_map(|list| list.targets.iter().flat_map(|t| t.urls()))
     }
@@ -167,6 +209,17 @@ impl Catalogue {
     pub fn countries(&self) -> impl Iterator<Item = &str> {
         self.by_country.keys().map(String::as_str)
     }
+}
+
+/// `list` with each throughput asset whose URL `sizes` names given that size.
+pub fn with_sizes(list: &TargetList, sizes: &BTreeMap<String, u64>) -> TargetList {
+    let mut list = list.clone();
+    for asset in list.targets.iter_mut().filter_map(|t| t.throughput.as_mut()) {
+        if let Some(&bytes) = sizes.get(&asset.url) {
+            asset.bytes = Some(bytes);
+        }
+    }
+    list
 }
 
 /// `GET /api/v1/targets`: the global list with the visitor's country additions.
@@ -242,9 +295,49 @@ mod tests {
             .iter()
             .filter(|t| t.control)
             .filter_map(|t| t.throughput.as_ref())
+            .filter(|a| a.bytes.is_some())
             .filter_map(|a| a.url.strip_prefix("https://")?.split('/').next())
             .collect();
         assert!(control_assets.len() >= 2, "{control_assets:?}");
+        // ... and on every platform of 17 December 2023, on the platform's own CDN host, with no
+        // size in the file: sizes of platform assets are learned, never written from memory.
+        for (id, host) in [
+            ("x", "abs.twimg.com"),
+            ("facebook", "static.xx.fbcdn.net"),
+            ("instagram", "static.cdninstagram.com"),
+            ("youtube", "i.ytimg.com"),
+        ] {
+            let asset = list.get(id).and_then(|t| t.throughput.as_ref()).unwrap_or_else(|| panic!("{id}: no asset"));
+            assert!(asset.url.starts_with(&format!("https://{host}/")), "{id}: {}", asset.url);
+            assert_eq!(asset.bytes, None, "{id}: a size no verification gave");
+        }
+    }
+
+    #[test]
+    fn learned_sizes_are_served_in_every_list_and_nothing_else_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("IR.json"), ADDITION).unwrap();
+        let c = Catalogue::new(load(None).unwrap()).with_country_dir(dir.path()).unwrap();
+        let x_asset = c.global.get("x").and_then(|t| t.throughput.clone()).unwrap();
+        let served = |country: &str| -> TargetList { serde_json::from_str(&c.json_for(country)).unwrap() };
+        assert_eq!(served("PK").get("x").unwrap().throughput.as_ref().unwrap().bytes, None);
+        let sizes =
+            BTreeMap::from([(x_asset.url.clone(), 123_456), ("https://elsewhere.example/a.png".into(), 99_999)]);
+        assert_eq!(c.learn_sizes(&sizes).len(), 2);
+        for country in ["PK", "IR"] {
+            let list = served(country);
+            assert_eq!(list.get("x").unwrap().throughput.as_ref().unwrap().bytes, Some(123_456), "{country}");
+            let mut expected = if country == "IR" { c.by_country["IR"].clone() } else { c.global.clone() };
+            expected = with_sizes(&expected, &sizes);
+            assert_eq!(list, expected, "only the size changed ({country})");
+        }
+        // The same sizes again change nothing; a new one replaces the old.
+        assert!(c.learn_sizes(&sizes).is_empty());
+        let again = BTreeMap::from([(x_asset.url.clone(), 123_457)]);
+        assert_eq!(c.learn_sizes(&again), again);
+        assert_eq!(served("PK").get("x").unwrap().throughput.as_ref().unwrap().bytes, Some(123_457));
+        // What reports are checked against is the list as loaded.
+        assert_eq!(c.global.get("x").unwrap().throughput, Some(x_asset));
     }
 
     /// docs/targets.md keeps a verification record of every shipped URL.
@@ -275,10 +368,10 @@ mod tests {
         std::fs::write(dir.path().join("IR.json"), ADDITION).unwrap();
         let c = Catalogue::new(load(None).unwrap()).with_country_dir(dir.path()).unwrap();
         assert_eq!(c.countries().collect::<Vec<_>>(), ["IR"]);
-        let ir: TargetList = serde_json::from_str(c.json_for("IR")).unwrap();
+        let ir: TargetList = serde_json::from_str(&c.json_for("IR")).unwrap();
         assert!(ir.get("aparat").is_some() && ir.get("x").is_some());
         assert!(ir.version.ends_with("+IR.3"), "{}", ir.version);
-        let pk: TargetList = serde_json::from_str(c.json_for("PK")).unwrap();
+        let pk: TargetList = serde_json::from_str(&c.json_for("PK")).unwrap();
         assert!(pk.get("aparat").is_none());
     }
 

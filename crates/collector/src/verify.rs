@@ -44,6 +44,8 @@ use vantage_report::TargetList;
 const MAX_REDIRECTS: usize = 5;
 /// URLs fetched at once: polite to the platforms, quick enough for a hundred targets.
 const CONCURRENCY: usize = 6;
+/// How long each fetch may take by default (connection, TLS, answer and body).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// What a browser says it accepts for an `<img>` (Chromium's header).
 const ACCEPT_IMAGE: &str = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
 
@@ -71,7 +73,9 @@ pub struct VerifyArgs {
 /// Why verification could not start.
 #[derive(Debug, Error)]
 pub enum VerifyError {
-    #[error("--resolve {0:?}: expected HOST:PORT:ADDR, as curl's (abs.twimg.com:443:127.0.0.1)")]
+    #[error(
+        "--resolve {0:?}: expected HOST:PORT:ADDR, as curl's (abs.twimg.com:443:127.0.0.1), or HOST:PORT:ADDR:PORT2"
+    )]
     Resolve(String),
     #[error("--roots {path}: {detail}")]
     Roots { path: String, detail: String },
@@ -327,23 +331,39 @@ struct Answer {
 /// The fetching client: roots trusted, names overridden, deadline.
 pub struct Verifier {
     tls: TlsConnector,
-    resolve: HashMap<(String, u16), IpAddr>,
+    resolve: HashMap<(String, u16), SocketAddr>,
     timeout: Duration,
 }
 
-/// Parses curl's `HOST:PORT:ADDR` (ADDR may be a bracketed IPv6 address).
-pub fn parse_resolve(s: &str) -> Result<((String, u16), IpAddr), VerifyError> {
+/// Parses curl's `HOST:PORT:ADDR` (ADDR may be a bracketed IPv6 address), and
+/// `HOST:PORT:ADDR:PORT2` for a server on another port (as curl's `--connect-to`): the lab's
+/// servers listen on free ports while the shipped list's URLs name none.
+pub fn parse_resolve(s: &str) -> Result<((String, u16), SocketAddr), VerifyError> {
     let bad = || VerifyError::Resolve(s.to_string());
     let mut parts = s.splitn(3, ':');
-    let (Some(host), Some(port), Some(addr)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(host), Some(port), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
     let port: u16 = port.parse().map_err(|_| bad())?;
-    let addr: IpAddr = addr.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| bad())?;
     if host.is_empty() {
         return Err(bad());
     }
-    Ok(((host.to_ascii_lowercase(), port), addr))
+    let (addr, to_port) = if let Some(bracketed) = rest.strip_prefix('[') {
+        let (addr, after) = bracketed.split_once(']').ok_or_else(bad)?;
+        let to_port = match after.strip_prefix(':') {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None if after.is_empty() => port,
+            None => return Err(bad()),
+        };
+        (addr, to_port)
+    } else {
+        match rest.split_once(':') {
+            Some((addr, p)) => (addr, p.parse().map_err(|_| bad())?),
+            None => (rest, port),
+        }
+    };
+    let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+    Ok(((host.to_ascii_lowercase(), port), SocketAddr::new(addr, to_port)))
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -386,7 +406,7 @@ impl Verifier {
             }
             jobs.push((t.id.as_str(), Kind::Fetch, t.fetch.as_str(), None));
             if let Some(asset) = &t.throughput {
-                jobs.push((t.id.as_str(), Kind::Throughput, asset.url.as_str(), Some(asset.bytes)));
+                jobs.push((t.id.as_str(), Kind::Throughput, asset.url.as_str(), asset.bytes));
             }
         }
         futures_util::stream::iter(jobs)
@@ -609,7 +629,7 @@ impl Verifier {
     /// A TCP connection to `host:port`, or to the address `--resolve` gives for it.
     async fn connect(&self, host: &str, port: u16) -> Result<TcpStream, Problem> {
         let addrs: Vec<SocketAddr> = match self.resolve.get(&(host.to_ascii_lowercase(), port)) {
-            Some(ip) => vec![SocketAddr::new(*ip, port)],
+            Some(addr) => vec![*addr],
             None => tokio::net::lookup_host((host, port)).await.map_err(|e| Problem::Dns(e.to_string()))?.collect(),
         };
         let mut last = Problem::Dns("no address".into());
@@ -743,11 +763,21 @@ mod tests {
     #[test]
     fn resolve_reads_curls_form_and_refuses_others() {
         let ((host, port), addr) = parse_resolve("Abs.twimg.com:8443:127.0.0.1").unwrap();
-        assert_eq!((host.as_str(), port, addr.to_string().as_str()), ("abs.twimg.com", 8443, "127.0.0.1"));
-        assert!(parse_resolve("abs.twimg.com:443:[::1]").is_ok());
-        for bad in
-            ["abs.twimg.com", "abs.twimg.com:443", "abs.twimg.com:x:127.0.0.1", ":443:127.0.0.1", "h:443:nowhere"]
-        {
+        assert_eq!((host.as_str(), port, addr.to_string().as_str()), ("abs.twimg.com", 8443, "127.0.0.1:8443"));
+        assert_eq!(parse_resolve("abs.twimg.com:443:[::1]").unwrap().1.to_string(), "[::1]:443");
+        // Another port, as curl's --connect-to.
+        assert_eq!(parse_resolve("abs.twimg.com:443:127.0.0.1:9001").unwrap().1.to_string(), "127.0.0.1:9001");
+        assert_eq!(parse_resolve("abs.twimg.com:443:[::1]:9001").unwrap().1.to_string(), "[::1]:9001");
+        for bad in [
+            "abs.twimg.com",
+            "abs.twimg.com:443",
+            "abs.twimg.com:x:127.0.0.1",
+            ":443:127.0.0.1",
+            "h:443:nowhere",
+            "h:443:127.0.0.1:x",
+            "h:443:[::1]x",
+            "h:443:[::1",
+        ] {
             let e = parse_resolve(bad).unwrap_err().to_string();
             assert!(e.contains("HOST:PORT:ADDR"), "{e}");
         }

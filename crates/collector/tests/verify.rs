@@ -218,3 +218,114 @@ async fn bad_input_gets_a_clear_error() {
         assert!(!ok && stderr.contains(expected), "{all:?}: {stderr}");
     }
 }
+
+/// `serve --verify-targets`: the collector verifies its own list at start and serves the size
+/// of a throughput asset the list leaves unknown once two fetches agreed; an asset whose size
+/// changes between fetches stays unknown, and a listed size the file no longer has is replaced.
+/// The lab's CA is trusted through `--verify-roots` and its servers found through
+/// `--verify-resolve` (HOST:PORT:ADDR:PORT2, as the shipped list's URLs name no port).
+#[tokio::test]
+async fn serve_learns_unknown_throughput_sizes_from_two_agreeing_fetches() {
+    const STEADY: &str = "steady.lab.test";
+    const SHIFTING: &str = "shifting.lab.test";
+    const STALE: &str = "stale.lab.test";
+    let lab = Lab::new(&[STEADY, SHIFTING, STALE]);
+    let (healthy, shifting) = (lab.serve(Behaviour::Healthy).await, lab.serve(Behaviour::Shifting).await);
+    let big = lab.big_bytes();
+    let target = |id: &str, host: &str, bytes: Option<u64>| {
+        let mut asset = json!({"url": format!("https://{host}{BIG_PATH}")});
+        if let Some(b) = bytes {
+            asset["bytes"] = json!(b);
+        }
+        json!({"id": id, "name": id, "category": "GRP", "images": [format!("https://{host}/i.png")],
+               "fetch": format!("https://{host}/"), "throughput": asset})
+    };
+    let list = json!({"version": "learn-1", "targets": [
+        target("steady", STEADY, None),
+        target("shifting", SHIFTING, None),
+        target("stale", STALE, Some(big + 1)),
+        {"id": "c", "name": "C", "category": "CTRL", "control": true,
+         "images": [format!("https://{STEADY}/c.png")], "fetch": format!("https://{STEADY}/c.png")},
+    ]});
+    let dir = tempfile::tempdir().unwrap();
+    let (list_path, roots) = (dir.path().join("list.json"), dir.path().join("ca.pem"));
+    std::fs::write(&list_path, list.to_string()).unwrap();
+    std::fs::write(&roots, lab.ca_pem()).unwrap();
+    let port = vantage_lab::free_port();
+    let resolve = |host: &str, to: u16| format!("{host}:443:127.0.0.1:{to}");
+    let args: Vec<std::ffi::OsString> = [
+        "--targets".to_string(),
+        list_path.display().to_string(),
+        "--verify-targets".into(),
+        "--verify-roots".into(),
+        roots.display().to_string(),
+        "--verify-resolve".into(),
+        resolve(STEADY, healthy),
+        "--verify-resolve".into(),
+        resolve(SHIFTING, shifting),
+        "--verify-resolve".into(),
+        resolve(STALE, healthy),
+    ]
+    .into_iter()
+    .map(Into::into)
+    .collect();
+    let extra: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let mut child = vantage_lab::collector::serve_collector_with(
+        env!("CARGO_BIN_EXE_vantage-collector"),
+        dir.path().join("v.sqlite"),
+        port,
+        &extra,
+        None,
+    );
+    let sizes = |body: &str| -> Vec<Option<u64>> {
+        let served: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        ["steady", "shifting", "stale"]
+            .iter()
+            .map(|id| {
+                let t = served["targets"].as_array().and_then(|ts| ts.iter().find(|t| t["id"] == *id).cloned());
+                t.and_then(|t| t["throughput"]["bytes"].as_u64())
+            })
+            .collect()
+    };
+    let url = format!("http://127.0.0.1:{port}/api/v1/targets");
+    let started = std::time::Instant::now();
+    let mut body = vantage_lab::http::get(&url).await.1;
+    while sizes(&body)[0].is_none() && started.elapsed() < std::time::Duration::from_secs(30) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        body = vantage_lab::http::get(&url).await.1;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // Learned sizes arrive together, once every asset was verified.
+    assert_eq!(sizes(&body), [Some(big), None, Some(big)], "{body}");
+}
+
+#[test]
+fn verify_options_need_verify_targets_and_bad_ones_are_named() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
+        .args(["serve", "--verify-roots", "/nonexistent.pem"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--verify-targets"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--verify-targets", "--verify-roots", "/nonexistent.pem"])
+        .arg("--database")
+        .arg(dir.path().join("v.sqlite"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--verify-roots /nonexistent.pem"), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--verify-targets", "--verify-resolve", "nowhere"])
+        .arg("--database")
+        .arg(dir.path().join("v.sqlite"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--verify-resolve \"nowhere\"") && err.contains("HOST:PORT:ADDR"), "{err}");
+}

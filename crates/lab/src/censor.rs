@@ -5,7 +5,7 @@
 //!
 //! | behaviour        | what the server does                                             |
 //! |------------------|------------------------------------------------------------------|
-//! | `Healthy`        | serves the favicon, and `/lab/big.png` (about 100 KB)            |
+//! | `Healthy`        | serves the favicon, `/lab/big.png` (about 100 KB) and the lab's assets |
 //! | `Reset`          | reads the TLS ClientHello, then resets the connection            |
 //! | `Blackhole`      | accepts and never answers                                        |
 //! | `WrongCert`      | healthy, but with a certificate from an untrusted key            |
@@ -37,7 +37,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::png::big_png;
+use crate::png::{big_png, png_of_size};
 
 /// A small real PNG, served where a platform's favicon is expected.
 pub const FAVICON: &[u8] = include_bytes!("../../../static/control.png");
@@ -128,6 +128,8 @@ pub struct Lab {
     /// The lab CA's certificate (DER), for clients that trust by authority (Firefox, rustls).
     pub ca_der: CertificateDer<'static>,
     big: Arc<Vec<u8>>,
+    /// Throughput assets of given sizes, by path ([`Lab::with_asset`]).
+    assets: Arc<Assets>,
     /// Connections accepted by every server of this lab, whatever their behaviour: how a test
     /// proves that nothing was measured before the visitor asked.
     connections: Arc<AtomicU64>,
@@ -148,6 +150,7 @@ impl Lab {
             spki,
             ca_der: trusted.der,
             big: Arc::new(big_png(160)),
+            assets: Arc::default(),
             connections: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -177,6 +180,14 @@ impl Lab {
         self.connections.load(Ordering::SeqCst)
     }
 
+    /// Also serves, from every server started after this, a PNG of exactly `bytes` bytes at
+    /// `path` (whatever the query): how the lab serves a real list's throughput assets at the
+    /// size the list gives or the collector must learn.
+    pub fn with_asset(mut self, path: &str, bytes: usize) -> Lab {
+        Arc::make_mut(&mut self.assets).insert(path.to_string(), Arc::new(png_of_size(bytes)));
+        self
+    }
+
     /// Size of the large asset at [`BIG_PATH`].
     pub fn big_bytes(&self) -> u64 {
         self.big.len() as u64
@@ -191,7 +202,7 @@ impl Lab {
         } else {
             self.tls.clone()
         });
-        let router = router(behaviour, self.big.clone());
+        let router = router(behaviour, self.big.clone(), self.assets.clone());
         let connections = self.connections.clone();
         tokio::spawn(async move {
             loop {
@@ -237,10 +248,16 @@ async fn hold(delay: Duration) {
     let _ = tokio::task::spawn_blocking(move || std::thread::sleep(delay)).await;
 }
 
-/// The platform's content: the large asset at [`BIG_PATH`], the favicon anywhere else.
-fn content(path: &str, big: &[u8]) -> (&'static str, Vec<u8>) {
+/// Throughput assets by path.
+type Assets = std::collections::BTreeMap<String, Arc<Vec<u8>>>;
+
+/// The platform's content: the large asset at [`BIG_PATH`], an asset of the lab's at its path,
+/// the favicon anywhere else.
+fn content(path: &str, big: &[u8], assets: &Assets) -> (&'static str, Vec<u8>) {
     if path == BIG_PATH {
         ("image/png", big.to_vec())
+    } else if let Some(asset) = assets.get(path) {
+        ("image/png", asset.to_vec())
     } else {
         ("image/png", FAVICON.to_vec())
     }
@@ -256,10 +273,11 @@ fn response(content_type: &str, body: Body) -> Response<Body> {
     res
 }
 
-fn router(behaviour: Behaviour, big: Arc<Vec<u8>>) -> Router {
+fn router(behaviour: Behaviour, big: Arc<Vec<u8>>, assets: Arc<Assets>) -> Router {
     let served = Arc::new(AtomicU64::new(0));
     Router::new().fallback(move |req: Request<Body>| {
         let big = big.clone();
+        let assets = assets.clone();
         let served = served.clone();
         async move {
             let path = req.uri().path().to_string();
@@ -270,11 +288,11 @@ fn router(behaviour: Behaviour, big: Arc<Vec<u8>>) -> Router {
                 ),
                 Behaviour::Slow { delay_ms } => {
                     hold(Duration::from_millis(delay_ms)).await;
-                    let (ct, bytes) = content(&path, &big);
+                    let (ct, bytes) = content(&path, &big, &assets);
                     response(ct, Body::from(bytes))
                 }
                 Behaviour::Throttled { kbps } => {
-                    let (ct, bytes) = content(&path, &big);
+                    let (ct, bytes) = content(&path, &big, &assets);
                     // Chunks every 100 ms at the given rate.
                     let chunk = (kbps as usize * 1000 / 8 / 10).max(1);
                     let chunks: Vec<Vec<u8>> = bytes.chunks(chunk).map(<[u8]>::to_vec).collect();
@@ -287,7 +305,7 @@ fn router(behaviour: Behaviour, big: Arc<Vec<u8>>) -> Router {
                     response(ct, Body::from_stream(stream))
                 }
                 Behaviour::CorpSameOrigin => {
-                    let (ct, bytes) = content(&path, &big);
+                    let (ct, bytes) = content(&path, &big, &assets);
                     let mut res = response(ct, Body::from(bytes));
                     res.headers_mut().insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
                     res
@@ -300,7 +318,7 @@ fn router(behaviour: Behaviour, big: Arc<Vec<u8>>) -> Router {
                     res
                 }
                 Behaviour::Shifting => {
-                    let (ct, mut bytes) = content(&path, &big);
+                    let (ct, mut bytes) = content(&path, &big, &assets);
                     if path == BIG_PATH {
                         let extra = served.fetch_add(1, Ordering::SeqCst) + 1;
                         bytes.extend(std::iter::repeat_n(0u8, extra as usize));
@@ -308,7 +326,7 @@ fn router(behaviour: Behaviour, big: Arc<Vec<u8>>) -> Router {
                     response(ct, Body::from(bytes))
                 }
                 _ => {
-                    let (ct, bytes) = content(&path, &big);
+                    let (ct, bytes) = content(&path, &big, &assets);
                     response(ct, Body::from(bytes))
                 }
             }

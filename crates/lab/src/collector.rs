@@ -23,10 +23,20 @@ pub struct Options {
     /// `--geoip-country`, `--geoip-asn`.
     pub geoip_country: Option<PathBuf>,
     pub geoip_asn: Option<PathBuf>,
+    /// Learn the throughput sizes of the list before serving, as `serve --verify-targets`
+    /// does at start, from the lab: trusting its CA (PEM) alone and connecting as the
+    /// `--verify-resolve` entries say.
+    pub verify: Option<VerifyFrom>,
     /// Serve the crowd endpoints (aggregates, events, nearby) from the collector's own
     /// database with this `--min-reports`; no crowd task runs: the test counts and detects
     /// when it wants to (see [`Collector::database`]).
     pub crowd_min_reports: Option<u32>,
+}
+
+/// Where a test collector verifies its list: the lab's CA and addresses.
+pub struct VerifyFrom {
+    pub roots_pem: String,
+    pub resolve: Vec<String>,
 }
 
 pub struct Collector {
@@ -51,12 +61,18 @@ impl Collector {
 
     /// A collector serving `targets` (which must be a valid list), set up as `options` say.
     pub async fn start_with(targets: &TargetList, options: Options) -> Collector {
-        let Options { csp, country_dir, geoip_country, geoip_asn, crowd_min_reports } = options;
+        let Options { csp, country_dir, geoip_country, geoip_asn, crowd_min_reports, verify } = options;
         let problems = targets.problems();
         assert!(problems.is_empty(), "the test's target list is invalid: {problems:?}");
         let mut catalogue = Catalogue::new(targets.clone());
         if let Some(dir) = country_dir {
             catalogue = catalogue.with_country_dir(&dir).expect("valid country files");
+        }
+        if let Some(from) = verify {
+            let roots = Some(("the lab CA", from.roots_pem.as_bytes()));
+            let verifier = vantage_collector::verify::Verifier::new(roots, &from.resolve, Duration::from_secs(10))
+                .expect("a verifier trusting the lab");
+            vantage_collector::sizes::learn(&verifier, &catalogue).await;
         }
         let geo = GeoIp::open(geoip_country.as_deref(), geoip_asn.as_deref()).expect("readable GeoIP databases");
         let data = tempfile::tempdir().expect("a data directory");

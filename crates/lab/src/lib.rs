@@ -5,6 +5,7 @@
 //! |-------------|-------------------------------------------------------------------------------|
 //! | [`censor`]  | HTTPS servers that behave as a censor would (reset, black hole, wrong key, …)  |
 //! | [`scenario`]| the scenario table: each censor behaviour and the verdicts it must produce     |
+//! | [`shipped`] | the shipped default list in the lab: its hosts, its assets at their sizes      |
 //! | [`browser`] | real headless Chromium or Firefox, told where platform hosts live              |
 //! | [`firefox`] | Firefox's profile: PAC script, lab CA, prefs standing in for Chromium's flags  |
 //! | [`proxy`]   | the loopback CONNECT proxy that maps names for Firefox                         |
@@ -38,6 +39,7 @@ pub mod postgres;
 pub mod proxy;
 pub mod report;
 pub mod scenario;
+pub mod shipped;
 pub mod targets;
 
 use std::net::TcpListener;

@@ -51,6 +51,28 @@ pub fn big_png(side: u32) -> Vec<u8> {
     png
 }
 
+/// A PNG of exactly `bytes` bytes (at least 100): the largest noise image of [`big_png`] that
+/// fits, padded with a private ancillary chunk (`vaNt`, which decoders skip) before `IEND`.
+/// The lab serves it where a list names a throughput asset of that size.
+pub fn png_of_size(bytes: usize) -> Vec<u8> {
+    assert!(bytes >= 100, "a PNG of {bytes} bytes is too small to build");
+    let mut side = ((bytes / 4) as f64).sqrt() as u32 + 1;
+    let mut png = big_png(side);
+    while png.len() + 12 > bytes {
+        side -= 1;
+        png = big_png(side);
+    }
+    let iend = png.split_off(png.len() - 12);
+    let pad = vec![0u8; bytes - png.len() - 12 - iend.len()];
+    let mut chunk = b"vaNt".to_vec();
+    chunk.extend_from_slice(&pad);
+    png.extend_from_slice(&(pad.len() as u32).to_be_bytes());
+    png.extend_from_slice(&chunk);
+    png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    png.extend_from_slice(&iend);
+    png
+}
+
 fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xffff_ffffu32;
     for &byte in data {
@@ -60,4 +82,34 @@ fn crc32(data: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_png_of_any_size_is_exactly_that_size_and_still_a_png() {
+        for bytes in [100, 1_000, 94_795, 244_680, 282_531] {
+            let png = png_of_size(bytes);
+            assert_eq!(png.len(), bytes);
+            assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+            assert_eq!(&png[png.len() - 8..png.len() - 4], b"IEND");
+            // The padding chunk's declared length and CRC are right: it spans up to IEND.
+            let pad_at = png.len() - 12 - 12 - (bytes - png_without_pad(&png));
+            assert_eq!(&png[pad_at + 4..pad_at + 8], b"vaNt", "{bytes}");
+        }
+    }
+
+    /// The size of the image before its padding chunk's data.
+    fn png_without_pad(png: &[u8]) -> usize {
+        let mut at = 8;
+        loop {
+            let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+            if &png[at + 4..at + 8] == b"vaNt" {
+                return png.len() - len;
+            }
+            at += 12 + len;
+        }
+    }
 }

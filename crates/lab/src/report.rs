@@ -8,7 +8,8 @@ use vantage_report::{
 /// `x` blocked (an image failing after 20.5 ms, a fetch after 15 ms), and the control
 /// `control` reachable.
 pub fn sample_report(report_id: &str, start: i64) -> Report {
-    let ctx = RunContext { controls: ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
+    let ctx =
+        RunContext { controls: ControlStatus::Ok, control_kbps: None, control_image_ms: None, deadline_ms: 5000.0 };
     let measurement = |id: &str, control, outcome| {
         let attempts =
             vec![Attempt::new(ProbeKind::Image, outcome, 20.5), Attempt::new(ProbeKind::Fetch, outcome, 15.0)];

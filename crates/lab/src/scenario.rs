@@ -26,6 +26,21 @@ pub enum Censor {
     Slow,
     /// Only the host the platform serves its images from is black-holed; its main host works.
     ContentHostBlackhole,
+    /// Only the host the platform serves its images from crawls: every answer held 2 s (a
+    /// content host slowed to the point of uselessness); its main host answers at once.
+    ContentHostCrawl,
+}
+
+impl Censor {
+    /// What this censor does to `host` of a target whose images come from `content_host`:
+    /// content-host censors touch that host alone.
+    pub fn on_host(self, host: &str, content_host: Option<&str>) -> Option<Censor> {
+        match self {
+            Censor::ContentHostBlackhole => (content_host == Some(host)).then_some(Censor::Blackhole),
+            Censor::ContentHostCrawl => (content_host == Some(host)).then_some(Censor::ContentHostCrawl),
+            other => Some(other),
+        }
+    }
 }
 
 /// The kind of evidence behind a verdict: [`Reason`] without its numbers.
@@ -39,6 +54,7 @@ pub enum ReasonKind {
     ContentHostFailed,
     ImagesHung,
     SlowerThanControls,
+    ImagesCrawled,
     RefusedByPagePolicy,
     ControlsFailed,
 }
@@ -54,6 +70,7 @@ impl ReasonKind {
             Reason::ContentHostFailed { .. } => ReasonKind::ContentHostFailed,
             Reason::ImagesHung { .. } => ReasonKind::ImagesHung,
             Reason::SlowerThanControls { .. } => ReasonKind::SlowerThanControls,
+            Reason::ImagesCrawled { .. } => ReasonKind::ImagesCrawled,
             Reason::RefusedByPagePolicy { .. } => ReasonKind::RefusedByPagePolicy,
             Reason::ControlsFailed => ReasonKind::ControlsFailed,
         }
@@ -70,6 +87,7 @@ impl ReasonKind {
             ReasonKind::ContentHostFailed => "content_host_failed",
             ReasonKind::ImagesHung => "images_hung",
             ReasonKind::SlowerThanControls => "slower_than_controls",
+            ReasonKind::ImagesCrawled => "images_crawled",
             ReasonKind::RefusedByPagePolicy => "refused_by_page_policy",
             ReasonKind::ControlsFailed => "controls_failed",
         }
@@ -181,6 +199,13 @@ pub const SCENARIOS: &[Scenario] = &[
         censor: &[("x", Censor::ContentHostBlackhole)],
         policy_omits: &[],
         expected: &[("x", Verdict::Timeout, ReasonKind::ImagesHung)],
+    },
+    Scenario {
+        name: "content_host_crawl",
+        behaviour: "Facebook's image host holds every answer 2 s; www.facebook.com answers at once",
+        censor: &[("facebook", Censor::ContentHostCrawl)],
+        policy_omits: &[],
+        expected: &[("facebook", Verdict::Throttled, ReasonKind::ImagesCrawled)],
     },
     Scenario {
         name: "slow_but_fine",
@@ -342,6 +367,7 @@ pub struct Servers {
     blockpage: u16,
     throttled: u16,
     slow: u16,
+    crawl: u16,
 }
 
 impl Servers {
@@ -355,7 +381,13 @@ impl Servers {
             blockpage: lab.serve(Behaviour::Blockpage).await,
             throttled: lab.serve(Behaviour::Throttled { kbps: 150 }).await,
             slow: lab.serve(Behaviour::Slow { delay_ms: 800 }).await,
+            crawl: lab.serve(Behaviour::Slow { delay_ms: 2_000 }).await,
         }
+    }
+
+    /// The port of the healthy server.
+    pub fn healthy_port(&self) -> u16 {
+        self.healthy
     }
 
     /// The `--host-resolver-rules` entry sending `host` where `censor` wants it.
@@ -371,6 +403,7 @@ impl Servers {
             Some(Censor::Throttle) => self.throttled,
             Some(Censor::Slow) => self.slow,
             Some(Censor::ContentHostBlackhole) => self.blackhole,
+            Some(Censor::ContentHostCrawl) => self.crawl,
         };
         format!("MAP {host} 127.0.0.1:{port}")
     }
@@ -387,12 +420,7 @@ impl Servers {
             .flat_map(|t| {
                 let images_from = image_host(t);
                 hosts(t).iter().map(move |h| {
-                    let censor = match scenario.censor_of(t) {
-                        Some(Censor::ContentHostBlackhole) => {
-                            (images_from.as_deref() == Some(*h)).then_some(Censor::Blackhole)
-                        }
-                        other => other,
-                    };
+                    let censor = scenario.censor_of(t).and_then(|c| c.on_host(h, images_from.as_deref()));
                     self.rule(h, censor)
                 })
             })

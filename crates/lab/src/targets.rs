@@ -18,7 +18,7 @@ pub fn target(id: &str, name: &str, category: &str, image: &str, fetch: &str) ->
 
 /// The same target with a large asset of `bytes` at `url`, for the throughput probe.
 pub fn with_throughput(mut target: Target, url: String, bytes: u64) -> Target {
-    target.throughput = Some(Asset { url, bytes });
+    target.throughput = Some(Asset { url, bytes: Some(bytes) });
     target
 }
 

@@ -67,7 +67,9 @@ pub struct Attempt {
     pub timing: TimingSource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phases: Option<Phases>,
-    /// For throughput attempts: the asset's size, as the target list gives it.
+    /// For throughput attempts: the asset's size, as the target list gives it or, where the
+    /// list does not know it, as the browser's Resource Timing entry read it (hosts that send
+    /// `Timing-Allow-Origin`). Absent when neither knows: the load is timed, no rate is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     /// For image attempts: the image is on another host than the target's fetch URL, so a fetch

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::evidence::Attempt;
-use crate::target::{check_url, is_valid_id, TargetList, MAX_ASSET_BYTES, MAX_TARGETS};
+use crate::target::{check_url, is_valid_id, Asset, TargetList, MAX_ASSET_BYTES, MAX_TARGETS, MIN_ASSET_BYTES};
 use crate::timestamp::parse_utc;
 use crate::verdict::{decide, is_independent_control, Reason, RunContext, Verdict};
 
@@ -240,8 +240,8 @@ impl Report {
                         return Err(err(at("phases"), format!("every phase must be between 0 and {MAX_DURATION_MS}")));
                     }
                 }
-                if a.bytes.is_some_and(|b| b > MAX_ASSET_BYTES) {
-                    return Err(err(at("bytes"), format!("must be at most {MAX_ASSET_BYTES}")));
+                if a.bytes.is_some_and(|b| !Asset::size_allowed(b)) {
+                    return Err(err(at("bytes"), format!("must be between {MIN_ASSET_BYTES} and {MAX_ASSET_BYTES}")));
                 }
             }
         }
@@ -296,7 +296,12 @@ mod tests {
 
     fn measurement(id: &str, control: bool, outcome: Outcome) -> Measurement {
         let attempts = vec![attempt(ProbeKind::Image, outcome, 30.0), attempt(ProbeKind::Fetch, outcome, 25.0)];
-        let ctx = RunContext { controls: crate::verdict::ControlStatus::Ok, control_kbps: None, deadline_ms: 5000.0 };
+        let ctx = RunContext {
+            controls: crate::verdict::ControlStatus::Ok,
+            control_kbps: None,
+            control_image_ms: None,
+            deadline_ms: 5000.0,
+        };
         Measurement::decided(id, &format!("https://{id}.example/favicon.ico"), control, attempts, &ctx)
     }
 
@@ -463,6 +468,7 @@ mod tests {
         a[0].duration_ms = MAX_DURATION_MS;
         a[0].bytes = Some(MAX_ASSET_BYTES);
         a[1].duration_ms = 0.0;
+        a[1].bytes = Some(MIN_ASSET_BYTES);
         a[1].phases =
             Some(crate::evidence::Phases { dns_ms: 0.0, connect_ms: MAX_DURATION_MS, tls_ms: 0.0, ttfb_ms: 1.0 });
         a.resize(MAX_ATTEMPTS, a[1].clone());
@@ -485,7 +491,7 @@ mod tests {
     #[test]
     fn every_limit_is_refused_one_past_and_when_empty() {
         type Break = fn(&mut Report);
-        let cases: [(&str, Break); 22] = [
+        let cases: [(&str, Break); 23] = [
             ("report_id", |r| r.report_id.truncate(31)),
             ("report_id", |r| r.report_id.push('0')),
             ("report_id", |r| r.report_id.replace_range(..1, "A")),
@@ -511,6 +517,7 @@ mod tests {
             }),
             ("measurements[0].attempts[0].trial", |r| r.measurements[0].attempts[0].trial = MAX_ATTEMPTS as u8),
             ("measurements[0].attempts[0].bytes", |r| r.measurements[0].attempts[0].bytes = Some(MAX_ASSET_BYTES + 1)),
+            ("measurements[0].attempts[0].bytes", |r| r.measurements[0].attempts[0].bytes = Some(MIN_ASSET_BYTES - 1)),
             ("measurements[0].attempts[0].phases", |r| {
                 r.measurements[0].attempts[0].phases =
                     Some(crate::evidence::Phases { dns_ms: -0.1, connect_ms: 0.0, tls_ms: 0.0, ttfb_ms: 0.0 })

@@ -42,14 +42,27 @@ pub struct Target {
     pub throughput: Option<Asset>,
 }
 
-/// A resource of known size.
+/// A large image whose load time, over its size, gives throughput.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Asset {
     pub url: String,
-    /// Its size in bytes as served; throughput is size over transfer time, because browsers do
-    /// not tell the transferred size of a cross-origin load.
-    pub bytes: u64,
+    /// Its size in bytes as served, when known: from the list's author (an immutable file of
+    /// known size) or learned by the collector (`--verify-targets`, once two fetches agree).
+    /// Throughput is size over transfer time, because most browsers do not tell the size of a
+    /// cross-origin load. Unknown (absent), the client reads the size from Resource Timing
+    /// where the host sends `Timing-Allow-Origin`, and otherwise times the load but gives no
+    /// rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+}
+
+impl Asset {
+    /// Is `bytes` a size a throughput asset may have (the list's rule, and what a client may
+    /// read from Resource Timing)?
+    pub fn size_allowed(bytes: u64) -> bool {
+        (MIN_ASSET_BYTES..=MAX_ASSET_BYTES).contains(&bytes)
+    }
 }
 
 /// Why a target list was refused.
@@ -242,7 +255,7 @@ impl TargetList {
                 if let Err(d) = check_url(&asset.url) {
                     out.push(err(at("throughput.url"), d));
                 }
-                if !(MIN_ASSET_BYTES..=MAX_ASSET_BYTES).contains(&asset.bytes) {
+                if asset.bytes.is_some_and(|b| !Asset::size_allowed(b)) {
                     out.push(err(
                         at("throughput.bytes"),
                         format!("must be between {MIN_ASSET_BYTES} and {MAX_ASSET_BYTES}"),
@@ -297,7 +310,7 @@ mod tests {
                     control: false,
                     images: vec!["https://abs.twimg.com/favicons/twitter.3.ico".into()],
                     fetch: "https://x.com/favicon.ico".into(),
-                    throughput: Some(Asset { url: "https://pbs.twimg.com/big.jpg".into(), bytes: 120_000 }),
+                    throughput: Some(Asset { url: "https://pbs.twimg.com/big.jpg".into(), bytes: Some(120_000) }),
                 },
                 Target {
                     id: "vantage".into(),
@@ -366,10 +379,26 @@ mod tests {
     #[test]
     fn throughput_assets_are_checked() {
         let mut l = list();
-        l.targets[0].throughput = Some(Asset { url: "https://pbs.twimg.com/big.jpg".into(), bytes: 1_000 });
+        l.targets[0].throughput = Some(Asset { url: "https://pbs.twimg.com/big.jpg".into(), bytes: Some(1_000) });
         assert_eq!(l.validate().unwrap_err().field, "targets[0].throughput.bytes");
-        l.targets[0].throughput = Some(Asset { url: "http://pbs.twimg.com/big.jpg".into(), bytes: 100_000 });
+        l.targets[0].throughput = Some(Asset { url: "http://pbs.twimg.com/big.jpg".into(), bytes: Some(100_000) });
         assert_eq!(l.validate().unwrap_err().field, "targets[0].throughput.url");
+        // A size not known yet is allowed (learned by the collector, or read by the browser).
+        l.targets[0].throughput = Some(Asset { url: "https://pbs.twimg.com/big.jpg".into(), bytes: None });
+        assert_eq!(l.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_asset_without_a_size_is_read_and_written_without_one() {
+        let json = r#"{"version":"1","targets":[{"id":"c","name":"C","category":"CTRL","control":true,
+            "images":["https://c.example/c.png"],"fetch":"https://c.example/",
+            "throughput":{"url":"https://c.example/big.jpg"}}]}"#;
+        let list = TargetList::from_json(json).unwrap();
+        assert_eq!(list.targets[0].throughput.as_ref().unwrap().bytes, None);
+        let written = serde_json::to_string(&list).unwrap();
+        assert!(written.contains(r#""throughput":{"url":"https://c.example/big.jpg"}"#), "{written}");
+        assert!(!Asset::size_allowed(MIN_ASSET_BYTES - 1) && Asset::size_allowed(MIN_ASSET_BYTES));
+        assert!(Asset::size_allowed(MAX_ASSET_BYTES) && !Asset::size_allowed(MAX_ASSET_BYTES + 1));
     }
 
     #[test]
@@ -511,8 +540,8 @@ mod tests {
         l.targets[0].name = "é".repeat(80); // characters, not bytes
         l.targets[0].category = "A_B0".repeat(4);
         l.targets[0].images = vec!["https://a.example/i.png".into(); MAX_IMAGES];
-        l.targets[0].throughput = Some(Asset { url: "https://a.example/big.jpg".into(), bytes: MIN_ASSET_BYTES });
-        l.targets[1].throughput = Some(Asset { url: "/big.jpg".into(), bytes: MAX_ASSET_BYTES });
+        l.targets[0].throughput = Some(Asset { url: "https://a.example/big.jpg".into(), bytes: Some(MIN_ASSET_BYTES) });
+        l.targets[1].throughput = Some(Asset { url: "/big.jpg".into(), bytes: Some(MAX_ASSET_BYTES) });
         assert_eq!(refused(&l), None);
         let mut full = list();
         full.targets = (0..MAX_TARGETS).map(|i| Target { id: format!("t{i}"), ..full.targets[1].clone() }).collect();
@@ -530,8 +559,12 @@ mod tests {
             ("targets[0].category", |l| l.targets[0].category = "A".repeat(17)),
             ("targets[0].category", |l| l.targets[0].category.clear()),
             ("targets[0].category", |l| l.targets[0].category = "Grp".into()),
-            ("targets[0].throughput.bytes", |l| l.targets[0].throughput.as_mut().unwrap().bytes = MIN_ASSET_BYTES - 1),
-            ("targets[0].throughput.bytes", |l| l.targets[0].throughput.as_mut().unwrap().bytes = MAX_ASSET_BYTES + 1),
+            ("targets[0].throughput.bytes", |l| {
+                l.targets[0].throughput.as_mut().unwrap().bytes = Some(MIN_ASSET_BYTES - 1)
+            }),
+            ("targets[0].throughput.bytes", |l| {
+                l.targets[0].throughput.as_mut().unwrap().bytes = Some(MAX_ASSET_BYTES + 1)
+            }),
             ("targets", |l| l.targets.clear()),
         ];
         for (field, break_it) in cases {

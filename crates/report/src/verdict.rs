@@ -12,7 +12,9 @@
 //!    images that hung instead → `timeout`;
 //! 4. at least half the image/fetch attempts succeeded → `reachable`, or `throttled` when the
 //!    large asset moved an order of magnitude slower than the controls' (and slowly enough to
-//!    measure);
+//!    measure), or when, whatever the large asset showed, the platform's images crawled: at
+//!    the median they took an order of magnitude longer than the controls' images, and at least
+//!    a second longer than the platform's own fetches took to answer (see [`crawl`]);
 //! 5. otherwise → `timeout` if most failures hung until the deadline, else `blocked`.
 
 use serde::{Deserialize, Serialize};
@@ -76,6 +78,10 @@ pub const THROTTLE_FACTOR: f64 = 10.0;
 pub const MIN_THROTTLED_TRANSFER_MS: f64 = 200.0;
 /// Transfers shorter than this are treated as this long: timer resolution and scheduling noise.
 const MIN_TRANSFER_MS: f64 = 1.0;
+/// Images crawl only when they take at least this much longer than the platform's own fetches
+/// took to answer: a CDN host farther away than the site, or a busy one, costs a few hundred
+/// milliseconds, never a second at the median.
+pub const MIN_CRAWL_MS: f64 = 1000.0;
 
 /// Whether the run's controls loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,12 +151,27 @@ pub fn throughput(attempts: &[Attempt], deadline_ms: f64) -> Option<Throughput> 
         .max_by(|a, b| a.kbps.total_cmp(&b.kbps))
 }
 
+/// The median of `values` (the mean of the middle two for an even count); `None` when empty.
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
 /// What the verdict of one target depends on besides its own attempts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunContext {
     pub controls: ControlStatus,
     /// The best throughput any control reached, if any control had a large asset.
     pub control_kbps: Option<f64>,
+    /// The median time the controls' images took on their first (cold) load, if any loaded.
+    /// Only first loads count: a client may load a control's image once per run and find it
+    /// in its memory cache later in the run, which times nothing.
+    pub control_image_ms: Option<f64>,
     /// The client's per-attempt deadline.
     pub deadline_ms: f64,
 }
@@ -164,8 +185,59 @@ impl RunContext {
             .filter_map(|a| throughput(a, deadline_ms).filter(|t| t.completed))
             .map(|t| t.kbps)
             .max_by(f64::total_cmp);
-        RunContext { controls: ControlStatus::from_controls(controls), control_kbps, deadline_ms }
+        let control_image_ms = median(
+            controls
+                .clone()
+                .into_iter()
+                .flatten()
+                .filter(|a| a.probe == ProbeKind::Image && a.cold && a.ok())
+                .map(|a| a.duration_ms)
+                .collect(),
+        );
+        RunContext { controls: ControlStatus::from_controls(controls), control_kbps, control_image_ms, deadline_ms }
     }
+}
+
+/// How a platform's images crawled, when they did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crawl {
+    /// The median image load (an image that got no answer counts at the deadline).
+    pub image_ms: f64,
+    /// The median time the platform's fetches took to answer: its latency.
+    pub fetch_ms: f64,
+    /// The image loads that got no answer before the deadline, and all of them.
+    pub timed_out: u32,
+    pub images: u32,
+}
+
+/// The platform's images crawl: at the median they took at least [`MIN_CRAWL_MS`] longer
+/// than its fetches took to answer (so a server slow to answer everything, the latency of a
+/// far path, is not counted), and that extra time is at least [`THROTTLE_FACTOR`] times what
+/// the controls' images took (so a slow connection, where every image crawls, is not
+/// counted). Resource Timing gives image durations cross-origin without `Timing-Allow-Origin`,
+/// so this needs no size: it finds a throttled or half-cut content host where no large asset
+/// of known size exists, or where small images stall while the large one is not tried.
+/// `None` when the images did not crawl, or there is nothing to compare with.
+pub fn crawl(attempts: &[Attempt], ctx: &RunContext) -> Option<Crawl> {
+    let control_image_ms = ctx.control_image_ms?;
+    let images: Vec<f64> = attempts
+        .iter()
+        .filter(|a| a.probe == ProbeKind::Image && matches!(a.outcome, Outcome::Ok | Outcome::Timeout))
+        // A timeout's duration is the deadline: the client records it so.
+        .map(|a| a.duration_ms)
+        .collect();
+    let timed_out = count(attempts, |a| a.probe == ProbeKind::Image && a.outcome == Outcome::Timeout);
+    let count_images = images.len() as u32;
+    let image_ms = median(images)?;
+    let fetch_ms =
+        median(attempts.iter().filter(|a| a.probe == ProbeKind::Fetch && a.ok()).map(|a| a.duration_ms).collect())?;
+    let extra = image_ms - fetch_ms;
+    (extra >= MIN_CRAWL_MS && extra >= THROTTLE_FACTOR * control_image_ms).then_some(Crawl {
+        image_ms,
+        fetch_ms,
+        timed_out,
+        images: count_images,
+    })
 }
 
 /// The evidence that decided a verdict, in a form the page can put into words.
@@ -192,6 +264,10 @@ pub enum Reason {
     ImagesHung { fetches_ok: u32, images_timed_out: u32, deadline_ms: f64 },
     /// The large asset moved far slower than the controls' did.
     SlowerThanControls { kbps: f64, control_kbps: f64, completed: bool },
+    /// The platform's fetches answered, but its images crawled (or some stalled to the
+    /// deadline): at the median far slower than the controls' images, and far slower than
+    /// its own fetches took to answer (see [`crawl`]).
+    ImagesCrawled { image_ms: f64, fetch_ms: f64, control_image_ms: f64, timed_out: u32, images: u32 },
     /// The page's own security policy refused the requests.
     RefusedByPagePolicy { refused: u32, attempts: u32 },
     /// No control loaded.
@@ -270,6 +346,19 @@ pub fn decide(attempts: &[Attempt], ctx: &RunContext) -> Decision {
                 );
             }
         }
+        // Most small probes got through, but the images crawled: not "reachable".
+        if let (Some(c), Some(control_image_ms)) = (crawl(attempts, ctx), ctx.control_image_ms) {
+            return decision(
+                Verdict::Throttled,
+                Reason::ImagesCrawled {
+                    image_ms: c.image_ms,
+                    fetch_ms: c.fetch_ms,
+                    control_image_ms,
+                    timed_out: c.timed_out,
+                    images: c.images,
+                },
+            );
+        }
         return if ok == total {
             decision(
                 Verdict::Reachable,
@@ -311,8 +400,12 @@ mod tests {
     use ProbeKind::*;
 
     const DEADLINE: f64 = 5000.0;
-    const CTX: RunContext =
-        RunContext { controls: ControlStatus::Ok, control_kbps: Some(400_000.0), deadline_ms: DEADLINE };
+    const CTX: RunContext = RunContext {
+        controls: ControlStatus::Ok,
+        control_kbps: Some(400_000.0),
+        control_image_ms: Some(20.0),
+        deadline_ms: DEADLINE,
+    };
 
     fn a(probe: ProbeKind, outcome: Outcome, duration_ms: f64) -> Attempt {
         Attempt::new(probe, outcome, duration_ms)
@@ -382,9 +475,13 @@ mod tests {
             "fetch timeouts are not image timeouts: {:?}",
             decide(&fetches_hang, &CTX)
         );
-        // One image arriving is the platform's content arriving.
+        // One image arriving is no hang of the content host; but with the other stalled to the
+        // deadline, the median image crawled: not reachable either.
         let one = [a(Image, Timeout, DEADLINE), a(Image, Ok, 30.0), a(Fetch, Ok, 15.0)];
-        assert_eq!(decide(&one, &CTX).verdict, Verdict::Reachable);
+        assert!(matches!(decide(&one, &CTX).reason, Reason::ImagesCrawled { timed_out: 1, images: 2, .. }));
+        // Two of three arriving quickly: the median did not crawl.
+        let two_of_three = [a(Image, Timeout, DEADLINE), a(Image, Ok, 30.0), a(Image, Ok, 31.0), a(Fetch, Ok, 15.0)];
+        assert_eq!(decide(&two_of_three, &CTX).verdict, Verdict::Reachable);
         // Without controls it says nothing, as ever.
         assert_eq!(
             decide(&hung, &RunContext { controls: ControlStatus::Failed, ..CTX }).verdict,
@@ -493,6 +590,87 @@ mod tests {
         assert_eq!(decide(&at_floor, &ctx(40_000.0)).verdict, Verdict::Throttled);
         let under_floor = [a(Image, Ok, 10.0), a(Fetch, Ok, 9.0), big(Ok, 209.0)];
         assert_eq!(decide(&under_floor, &ctx(1e9)).verdict, Verdict::Reachable);
+    }
+
+    fn crawling(image_ms: &[f64], fetch_ms: &[f64]) -> Vec<Attempt> {
+        let images = image_ms.iter().map(|&ms| a(Image, if ms >= DEADLINE { Timeout } else { Ok }, ms));
+        images.chain(fetch_ms.iter().map(|&ms| a(Fetch, Ok, ms))).collect()
+    }
+
+    #[test]
+    fn images_crawling_while_the_site_answers_are_throttled() {
+        // A content host held to a crawl: each image 1.5 s, the site answers in 15 ms, the
+        // controls' images in 20 ms.
+        let slow = crawling(&[1500.0, 1600.0, 1400.0], &[15.0, 12.0, 11.0]);
+        let d = decide(&slow, &CTX);
+        assert_eq!(d.verdict, Verdict::Throttled);
+        assert_eq!(
+            d.reason,
+            Reason::ImagesCrawled { image_ms: 1500.0, fetch_ms: 12.0, control_image_ms: 20.0, timed_out: 0, images: 3 }
+        );
+        // One image stalled to the deadline, one crawled: the median of two is their mean.
+        let stalled = crawling(&[1200.0, DEADLINE], &[10.0, 10.0]);
+        assert_eq!(
+            decide(&stalled, &CTX).reason,
+            Reason::ImagesCrawled {
+                image_ms: (1200.0 + DEADLINE) / 2.0,
+                fetch_ms: 10.0,
+                control_image_ms: 20.0,
+                timed_out: 1,
+                images: 2
+            }
+        );
+        // One slow image of three is no crawl: the median, not the slowest.
+        assert_eq!(decide(&crawling(&[30.0, 40.0, DEADLINE], &[10.0, 10.0]), &CTX).verdict, Verdict::Reachable);
+        // Images that failed are not timed: they are failures for the other rules.
+        let failed = [a(Image, Error, 4000.0), a(Image, Ok, 30.0), a(Fetch, Ok, 10.0), a(Fetch, Ok, 10.0)];
+        assert_eq!(crawl(&failed, &CTX), None);
+        // A large asset of known size that shows throttling is the stronger evidence, and wins.
+        let both = [crawling(&[1500.0], &[10.0]), vec![big(Timeout, DEADLINE)]].concat();
+        assert!(matches!(decide(&both, &CTX).reason, Reason::SlowerThanControls { .. }));
+    }
+
+    #[test]
+    fn a_crawl_is_a_second_beyond_the_sites_own_latency_and_ten_times_the_controls() {
+        // Exactly a second more than the fetches took crawls; a millisecond less does not.
+        assert!(crawl(&crawling(&[1810.0], &[810.0]), &CTX).is_some());
+        assert_eq!(crawl(&crawling(&[1809.0], &[810.0]), &CTX), None);
+        // 800 ms to answer everything (images and site alike) is latency, not a crawl.
+        assert_eq!(decide(&crawling(&[830.0, 815.0, 812.0], &[805.0, 801.0, 800.0]), &CTX).verdict, Verdict::Reachable);
+        // Against controls whose images take 150 ms, a crawl is 1.5 s beyond the latency.
+        let slow_controls = RunContext { control_image_ms: Some(150.0), ..CTX };
+        assert!(crawl(&crawling(&[1510.0], &[10.0]), &slow_controls).is_some());
+        assert_eq!(crawl(&crawling(&[1509.0], &[10.0]), &slow_controls), None);
+        // Medians of an even count of fetches are the mean of the middle two.
+        assert_eq!(crawl(&crawling(&[2000.0], &[10.0, 30.0]), &CTX).map(|c| c.fetch_ms), Some(20.0));
+        // Nothing to compare with: no control image, no fetch that answered, no image at all.
+        let none = RunContext { control_image_ms: None, ..CTX };
+        assert_eq!(decide(&crawling(&[3000.0], &[10.0]), &none).verdict, Verdict::Reachable);
+        assert_eq!(crawl(&[a(Image, Ok, 3000.0), a(Fetch, Error, 10.0)], &CTX), None);
+        assert_eq!(crawl(&crawling(&[], &[10.0]), &CTX), None);
+        // Mostly failing is not "mostly reachable but slow": the failure rules decide.
+        let failing = [
+            a(Image, Ok, 3000.0),
+            a(Fetch, Ok, 10.0),
+            a(Image, Error, 40.0),
+            a(Fetch, Error, 40.0),
+            a(Fetch, Error, 40.0),
+        ];
+        assert_eq!(decide(&failing, &CTX).verdict, Verdict::Blocked);
+    }
+
+    #[test]
+    fn the_controls_image_time_is_the_median_of_their_first_loads() {
+        let first = |ms| Attempt { cold: true, ..a(Image, Ok, ms) };
+        let later = |ms| Attempt { cold: false, trial: 1, ..a(Image, Ok, ms) };
+        let c1 = [first(10.0), later(0.2), later(0.1)];
+        let c2 = [first(40.0), later(0.3)];
+        let c3 = [first(30.0), Attempt { cold: true, ..a(Image, Error, 2.0) }];
+        let ctx = RunContext::from_controls([&c1[..], &c2[..], &c3[..]], DEADLINE);
+        assert_eq!(ctx.control_image_ms, Some(30.0));
+        assert_eq!(RunContext::from_controls([&c1[..], &c2[..]], DEADLINE).control_image_ms, Some(25.0));
+        let failed = [Attempt { cold: true, ..a(Image, Error, 2.0) }, a(Fetch, Ok, 3.0)];
+        assert_eq!(RunContext::from_controls([&failed[..]], DEADLINE).control_image_ms, None);
     }
 
     #[test]
