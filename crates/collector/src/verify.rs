@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +68,72 @@ pub struct VerifyArgs {
     /// Each fetch (connection, TLS, answer and body) must finish within this.
     #[arg(long, default_value = "20s", value_parser = crate::serve::parse_duration)]
     pub timeout: Duration,
+    /// Write the list (one FILE only) without what failed to OUT: failing images and throughput
+    /// assets are dropped, and a target whose fetch or every image fails is left out. For lists
+    /// whose URLs are guesses, like an import's `/favicon.ico`s.
+    #[arg(long, value_name = "OUT")]
+    pub keep_passing: Option<PathBuf>,
+}
+
+/// `list` without what verification found misleading (`urls` for the list named `name`): failing
+/// images and throughput assets are dropped, and a target left with no image or with a failing
+/// fetch is left out. Returns the list and one line per change.
+pub fn keep_passing(list: &TargetList, name: &str, urls: &[UrlReport]) -> (TargetList, Vec<String>) {
+    let failed = |target: &str, kind: Kind, url: &str| {
+        urls.iter().any(|u| u.list == name && u.target == target && u.kind == kind && u.url == url && !u.ok())
+    };
+    let mut notes = Vec::new();
+    let mut targets = Vec::new();
+    for t in &list.targets {
+        let mut t = t.clone();
+        let (kept, dropped): (Vec<String>, Vec<String>) =
+            t.images.iter().cloned().partition(|u| !failed(&t.id, Kind::Image, u));
+        if failed(&t.id, Kind::Fetch, &t.fetch) || kept.is_empty() {
+            notes.push(format!(
+                "target {} left out: {}",
+                t.id,
+                if kept.is_empty() { "no image passed" } else { "its fetch failed" }
+            ));
+            continue;
+        }
+        for u in dropped {
+            notes.push(format!("target {}: image {u} dropped", t.id));
+        }
+        t.images = kept;
+        if t.throughput.as_ref().is_some_and(|a| failed(&t.id, Kind::Throughput, &a.url)) {
+            notes.push(format!("target {}: throughput asset dropped", t.id));
+            t.throughput = None;
+        }
+        targets.push(t);
+    }
+    (TargetList { version: list.version.clone(), targets }, notes)
+}
+
+/// Writes [`keep_passing`]'s list to `out`, checked as the collector would serve it (a file
+/// named like `PK.json` is a country's additions, checked beside the built-in global list).
+fn write_passing(out: &Path, file: &Path, list: &TargetList, urls: &[UrlReport]) -> Result<(), String> {
+    let name = file.display().to_string();
+    let (kept, notes) = keep_passing(list, &name, urls);
+    for note in &notes {
+        println!("{name}: {note}");
+    }
+    let country = file.file_name().and_then(|n| n.to_str()).and_then(crate::targets::country_of_file);
+    let checked = match country {
+        Some(code) => crate::targets::load(None)
+            .map_err(|e| e.to_string())?
+            .with_additions(code, &kept)
+            .map(|_| ())
+            .map_err(|e| format!("{code}'s additions without the failing URLs would not serve: {e}")),
+        None => kept.validate().map_err(|e| format!("the list without the failing URLs would not serve: {e}")),
+    };
+    if kept.targets.is_empty() {
+        return Err(format!("{name}: nothing passed; {} not written", out.display()));
+    }
+    checked.map_err(|e| format!("{name}: {e}; {} not written", out.display()))?;
+    let json = serde_json::to_string_pretty(&kept).map_err(|e| e.to_string())?;
+    std::fs::write(out, json + "\n").map_err(|e| format!("--keep-passing {}: {e}", out.display()))?;
+    println!("{}: {} of {} target(s) kept, written to {}", name, kept.targets.len(), list.targets.len(), out.display());
+    Ok(())
 }
 
 /// Why verification could not start.
@@ -710,6 +776,9 @@ pub async fn command(args: VerifyArgs) -> Result<(), String> {
         }
         None => None,
     };
+    if args.keep_passing.is_some() && args.files.len() != 1 {
+        return Err("--keep-passing writes one list: give one FILE".into());
+    }
     let verifier = Verifier::new(pem.as_ref().map(|(p, b)| (p.as_str(), b.as_slice())), &args.resolve, args.timeout)
         .map_err(|e| e.to_string())?;
     let mut lists = Vec::new();
@@ -734,6 +803,11 @@ pub async fn command(args: VerifyArgs) -> Result<(), String> {
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
         std::fs::write(path, json + "\n").map_err(|e| format!("--json {}: {e}", path.display()))?;
+    }
+    if let (Some(out), [file], [(_, list)]) = (&args.keep_passing, args.files.as_slice(), lists.as_slice()) {
+        // Dropping what fails is what was asked: the exit says whether the list was written.
+        println!("{failed} of {} URL(s) would mislead a browser", result.checked);
+        return write_passing(out, file, list, &result.urls);
     }
     if failed == 0 {
         println!("{} URL(s) checked: every one is what a browser expects", result.checked);

@@ -329,3 +329,69 @@ fn verify_options_need_verify_targets_and_bad_ones_are_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--verify-resolve \"nowhere\"") && err.contains("HOST:PORT:ADDR"), "{err}");
 }
+
+/// `--keep-passing`: an imported list's guessed favicons are checked and the ones that would
+/// mislead a browser are dropped, in a list that still serves; the healthy site stays whole.
+#[tokio::test]
+async fn keep_passing_writes_the_list_without_the_guesses_that_fail() {
+    const GUESS: &str = "guess.lab.test";
+    const CONTROL: &str = "control.lab.test";
+    let lab = Lab::new(&[HOST, GUESS, CONTROL]);
+    let (healthy, blockpage) = (lab.serve(Behaviour::Healthy).await, lab.serve(Behaviour::Blockpage).await);
+    let dir = tempfile::tempdir().unwrap();
+    let (list, roots, out) = (dir.path().join("list.json"), dir.path().join("ca.pem"), dir.path().join("kept.json"));
+    let site = |host: &str, id: &str, category: &str, images: Vec<String>| {
+        json!({"id": id, "name": id, "category": category, "control": category == "CTRL",
+               "images": images, "fetch": format!("https://{host}/")})
+    };
+    std::fs::write(
+        &list,
+        json!({"version": "pk-1", "targets": [
+            site(HOST, "x", "GRP", vec![format!("https://{HOST}/favicon.ico"), format!("https://{GUESS}/favicon.ico")]),
+            site(GUESS, "guess", "NEWS", vec![format!("https://{GUESS}/favicon.ico")]),
+            site(CONTROL, "control", "CTRL", vec![format!("https://{CONTROL}/favicon.ico")]),
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(&roots, lab.ca_pem()).unwrap();
+    let path = |p: &std::path::Path| p.display().to_string();
+    let args = |extra: &[String]| -> Vec<String> {
+        let mut a: Vec<String> = ["targets", "verify"].map(String::from).to_vec();
+        a.extend(extra.iter().cloned());
+        a.extend([
+            "--roots".into(),
+            path(&roots),
+            "--resolve".into(),
+            format!("{HOST}:443:127.0.0.1:{healthy}"),
+            "--resolve".into(),
+            format!("{CONTROL}:443:127.0.0.1:{healthy}"),
+            "--resolve".into(),
+            format!("{GUESS}:443:127.0.0.1:{blockpage}"),
+        ]);
+        a
+    };
+    // Without --keep-passing the guesses fail the run, and nothing is written.
+    let (ok, stdout, _) = run(&args(&[path(&list)])).await;
+    assert!(!ok && stdout.contains("an HTML page"), "{stdout}");
+    let (ok, stdout, stderr) = run(&args(&[path(&list), "--keep-passing".into(), path(&out)])).await;
+    assert!(ok, "{stdout}{stderr}");
+    let kept = vantage_report::TargetList::parse(&std::fs::read_to_string(&out).unwrap()).expect("a valid list");
+    let ids: Vec<&str> = kept.targets.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["x", "control"], "{stdout}");
+    assert_eq!(kept.targets[0].images, [format!("https://{HOST}/favicon.ico")], "the failing image is dropped");
+    assert!(stdout.contains("target guess left out: no image passed"), "{stdout}");
+    assert!(stdout.contains("2 of 3 target(s) kept"), "{stdout}");
+    // One list only, and a list left without a control is not written.
+    std::fs::remove_file(&out).unwrap();
+    let (ok, _, stderr) = run(&args(&[path(&list), path(&list), "--keep-passing".into(), path(&out)])).await;
+    assert!(!ok && stderr.contains("give one FILE"), "{stderr}");
+    let no_control = args(&[path(&list), "--keep-passing".into(), path(&out)])
+        .into_iter()
+        .map(|a| {
+            a.replace(&format!("{CONTROL}:443:127.0.0.1:{healthy}"), &format!("{CONTROL}:443:127.0.0.1:{blockpage}"))
+        })
+        .collect::<Vec<_>>();
+    let (ok, _, stderr) = run(&no_control).await;
+    assert!(!ok && stderr.contains("would not serve") && !out.exists(), "{stderr}");
+}
