@@ -96,7 +96,10 @@ impl RunState {
 pub fn App() -> impl IntoView {
     let i18n = I18n(RwSignal::new(Catalogue::english()));
     provide_context(i18n);
-    let targets = LocalResource::new(api::fetch_targets);
+    // The list, once fetched: a plain signal filled by one task (a `LocalResource` would
+    // compile Leptos's async-derived machinery into the page for this one read).
+    let targets = RwSignal::new(None::<Result<TargetList, String>>);
+    spawn_local(async move { targets.set(Some(api::fetch_targets().await)) });
     let consent = RwSignal::new(false);
     let rows = RwSignal::new(Vec::<Row>::new());
     let run_state = RwSignal::new(RunState::Idle);
@@ -119,7 +122,7 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let list_ready = move || matches!(targets.get(), Some(Ok(_)));
+    let list_ready = move || targets.with(|t| matches!(t, Some(Ok(_))));
     let start = move |list: TargetList| {
         let plan = run::Plan::default();
         run_no.update_value(|n| *n += 1);
@@ -237,7 +240,7 @@ pub fn App() -> impl IntoView {
 
 /// Shows that the list is loading, or why it could not be used.
 #[component]
-fn TargetListStatus(targets: LocalResource<Result<TargetList, String>>) -> impl IntoView {
+fn TargetListStatus(targets: RwSignal<Option<Result<TargetList, String>>>) -> impl IntoView {
     let i18n = expect_context::<I18n>();
     move || match targets.get() {
         None => {

@@ -118,9 +118,11 @@ pub fn Results(
                         </tr>
                     </thead>
                     <tbody>
-                        <For each=move || rows.get() key=|r| r.key let:row>
-                            <ResultRow row controls_ms/>
-                        </For>
+                        // Rows change all at once (a new run), so they are rebuilt rather than
+                        // diffed by key: `<For>` would bring its keyed diffing into the page.
+                        {move || {
+                            rows.get().into_iter().map(|row| view! { <ResultRow row controls_ms/> }).collect_view()
+                        }}
                     </tbody>
                 </table>
             </Show>
