@@ -106,8 +106,16 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
+    // Insertion sort: a few attempts per target, and the standard sorts would compile
+    // kilobytes of code into the page.
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && v[j - 1].total_cmp(&v[j]).is_gt() {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    v.get(v.len() / 2).copied()
 }
 
 /// A target's typical time for the bar chart: the median of its successful image and fetch
