@@ -4,7 +4,8 @@
 //! One file per part: [`language`] (the switcher), [`consent`] (what the test does, who sees
 //! it, the remembered choice), [`results`] (progress, summary, rows, meanings), [`bars`]
 //! (timings against the controls), [`share`] (download, copy), [`submit`] (sending, retries,
-//! beacon). This file holds the run itself and wires the parts together.
+//! beacon), [`crowd`] (what others see), [`dom`] (plain DOM for panels drawn whole). This file
+//! holds the run itself and wires the parts together.
 //!
 //! DOM hooks the tests rely on: `data-testid="consent"`, `"run"`, `"cancel"`, `"submit"`,
 //! `"submit-status"` (`data-state` idle/sending/sent/failed), `"summary"`, one row per target
@@ -14,6 +15,7 @@
 mod bars;
 mod consent;
 mod crowd;
+mod dom;
 mod language;
 mod results;
 mod share;

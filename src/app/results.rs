@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use vantage_report::{Report, Verdict};
 
 use super::bars::TimingBars;
+use super::dom::{self, el, svg, El};
 use super::share::Share;
 use super::{I18n, Phase, Row, RunState};
 use crate::i18n::words;
@@ -32,6 +33,19 @@ fn icon(verdict: Signal<&'static str>) -> impl IntoView {
             <path d=Signal::derive(move || icon_path(verdict.get()))></path>
         </svg>
     }
+}
+
+/// The same icon as plain DOM, for the panels drawn by [`dom`].
+fn icon_dom(verdict: &str) -> El {
+    svg("svg")
+        .attr("class", "icon")
+        .attr("viewBox", "0 0 16 16")
+        .attr("width", "16")
+        .attr("height", "16")
+        .attr("aria-hidden", "true")
+        .attr("focusable", "false")
+        .child(svg("circle").attr("cx", "8").attr("cy", "8").attr("r", "7"))
+        .child(svg("path").attr("d", icon_path(verdict)))
 }
 
 fn progress_counts(rows: &[Row]) -> (usize, usize, usize) {
@@ -201,36 +215,36 @@ fn ResultRow(row: Row, controls_ms: Memo<Option<f64>>) -> impl IntoView {
     }
 }
 
-/// What each verdict seen in this run means, and what the visitor can do next.
+/// What each verdict seen in this run means, and what the visitor can do next: drawn as
+/// plain DOM ([`dom`]), whole, whenever the report or the language changes.
 #[component]
 fn Meanings(report: RwSignal<Option<Report>>) -> impl IntoView {
     let i18n = expect_context::<I18n>();
-    let seen = move || {
-        report.with(|r| {
+    let host = NodeRef::<html::Div>::new();
+    Effect::new(move || {
+        let Some(host) = host.get() else { return };
+        let seen = report.with(|r| {
             let Some(r) = r else { return Vec::new() };
             Verdict::ALL.into_iter().filter(|v| r.measurements.iter().any(|m| m.verdict == *v)).collect::<Vec<_>>()
-        })
-    };
-    view! {
-        <Show when=move || !seen().is_empty()>
-            <h3>{i18n.tr("meanings.heading")}</h3>
-            <ul class="meanings">
-                {move || {
-                    seen()
-                        .into_iter()
-                        .map(|v| {
-                            let (meaning, next) = i18n.with(|c| words::meaning(c, v));
-                            view! {
-                                <li class=format!("verdict-{}", v.as_str())>
-                                    <strong>{icon(Signal::stored(v.as_str()))} {i18n.with(|c| words::verdict(c, v))}</strong>
-                                    <span>{meaning}</span>
-                                    <span class="next">{next}</span>
-                                </li>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </ul>
-        </Show>
-    }
+        });
+        let content = i18n.with(|c| {
+            if seen.is_empty() {
+                return Vec::new();
+            }
+            let mut list = el("ul").attr("class", "meanings");
+            for v in seen {
+                let (meaning, next) = words::meaning(c, v);
+                list = list.child(
+                    el("li")
+                        .attr("class", &format!("verdict-{}", v.as_str()))
+                        .child(el("strong").child(icon_dom(v.as_str())).text(&words::verdict(c, v)))
+                        .child(el("span").text(&meaning))
+                        .child(el("span").attr("class", "next").text(&next)),
+                );
+            }
+            vec![el("h3").text(&c.text("meanings.heading")), list]
+        });
+        dom::draw(&host, content);
+    });
+    view! { <div class="meanings-host" node_ref=host></div> }
 }
