@@ -1,10 +1,11 @@
-//! Plain DOM for the panels drawn whole from data and redrawn whole when it changes ("what
-//! others see", what the verdicts mean): a few shared, non-generic calls instead of Leptos's
-//! typed views, whose build, rebuild and drop code is generated per view (those two panels
-//! cost the page about 11 KB gzip as views). Text goes in as text nodes, never as HTML.
+//! Plain DOM for the parts drawn whole from data and redrawn whole when it changes (the result
+//! rows and their bars, "what others see", what the verdicts mean): a few shared, non-generic
+//! calls instead of Leptos's typed views, whose build, rebuild and drop code is generated per
+//! view (the two panels alone cost the page about 11 KB gzip as views). Text goes in as text
+//! nodes, never as HTML.
 //!
-//! A panel is drawn by an effect into its host element (`<div>` with a `NodeRef`), so it
-//! follows its signals (and the language) as a view would.
+//! A part is drawn by an effect into its host element (with a `NodeRef`), so it follows its
+//! signals (and the language) as a view would.
 
 use web_sys::Element;
 
@@ -39,6 +40,11 @@ impl El {
             let _ = e.append_with_str_1(text);
         }
         self
+    }
+
+    /// The element itself, to draw into later.
+    pub fn element(&self) -> Option<Element> {
+        self.0.clone()
     }
 
     pub fn child(self, child: El) -> El {
