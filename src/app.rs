@@ -240,24 +240,26 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Shows that the list is loading, or why it could not be used.
+/// Shows that the list is loading, or why it could not be used (plain DOM, [`dom`]).
 #[component]
 fn TargetListStatus(targets: RwSignal<Option<Result<TargetList, String>>>) -> impl IntoView {
     let i18n = expect_context::<I18n>();
-    move || match targets.get() {
-        None => {
-            Some(view! { <p class="status" data-testid="targets-status">{i18n.text("targets.loading")}</p> }.into_any())
-        }
-        Some(Err(e)) => Some(
-            view! {
-                <p class="status error" role="alert" data-testid="targets-status">
-                    {i18n.with(|c| c.fmt("targets.failed", &[("error", &e)]))}
-                </p>
-            }
-            .into_any(),
-        ),
-        Some(Ok(_)) => None,
-    }
+    let host = NodeRef::<html::Div>::new();
+    Effect::new(move || {
+        let Some(host) = host.get() else { return };
+        let status = targets.with(|t| match t {
+            None => Some(dom::el("p").attr("class", "status").text(&i18n.text("targets.loading"))),
+            Some(Err(e)) => Some(
+                dom::el("p")
+                    .attr("class", "status error")
+                    .attr("role", "alert")
+                    .text(&i18n.with(|c| c.fmt("targets.failed", &[("error", e)]))),
+            ),
+            Some(Ok(_)) => None,
+        });
+        dom::draw(&host, status.map(|p| p.attr("data-testid", "targets-status")));
+    });
+    view! { <div class="targets-status-host" node_ref=host></div> }
 }
 
 /// The catalogue for the page's language, loaded once at start.

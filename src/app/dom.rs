@@ -1,5 +1,6 @@
-//! Plain DOM for the parts drawn whole from data and redrawn whole when it changes (the result
-//! rows and their bars, "what others see", what the verdicts mean): a few shared, non-generic
+//! Plain DOM for the parts drawn whole from data and redrawn whole when it changes (the
+//! target list's status, the results table, its rows and bars, "what others see", what the
+//! verdicts mean): a few shared, non-generic
 //! calls instead of Leptos's typed views, whose build, rebuild and drop code is generated per
 //! view (the two panels alone cost the page about 11 KB gzip as views). Text goes in as text
 //! nodes, never as HTML.

@@ -85,13 +85,21 @@ pub fn Results(
                 .map(|r| i18n.with(|c| c.fmt("results.when", &[("time", &c.datetime(&r.measurement_start_time))])))
         })
     };
-    // The rows as plain DOM ([`dom`]), all rebuilt when a run starts; each is then redrawn by
-    // its own effect, so other targets' progress leaves it alone.
-    let body = NodeRef::<html::Tbody>::new();
+    // The table as plain DOM ([`dom`]), rebuilt when a run starts (or the language changes);
+    // each row is then redrawn by its own effect, so other targets' progress leaves it alone.
+    let host = NodeRef::<html::Div>::new();
     Effect::new(move || {
-        let Some(body) = body.get() else { return };
-        let mut trs = Vec::new();
-        for row in rows.get() {
+        let Some(host) = host.get() else { return };
+        let rows = rows.get();
+        if rows.is_empty() {
+            return dom::draw(&host, None);
+        }
+        let mut head = el("tr");
+        for key in ["col.platform", "col.result", "col.evidence", "col.timings"] {
+            head = head.child(el("th").attr("scope", "col").text(&i18n.text(key)));
+        }
+        let mut body = el("tbody");
+        for row in rows {
             let tr = el("tr").attr("data-target", &row.target.id);
             if let Some(e) = tr.element() {
                 Effect::new(move || {
@@ -99,9 +107,9 @@ pub fn Results(
                     row.phase.with(|p| i18n.with(|c| draw_row(&e, &row, p, controls, c)));
                 });
             }
-            trs.push(tr);
+            body = body.child(tr);
         }
-        dom::draw(&body, trs);
+        dom::draw(&host, Some(el("table").child(el("thead").child(head)).child(body)));
     });
     view! {
         <section
@@ -129,19 +137,7 @@ pub fn Results(
                 {Signal::derive(status)}
             </p>
             <p class="when">{Signal::derive(when)}</p>
-            <Show when=move || rows.with(|rs| !rs.is_empty())>
-                <table>
-                    <thead>
-                        <tr>
-                            <th scope="col">{i18n.tr("col.platform")}</th>
-                            <th scope="col">{i18n.tr("col.result")}</th>
-                            <th scope="col">{i18n.tr("col.evidence")}</th>
-                            <th scope="col">{i18n.tr("col.timings")}</th>
-                        </tr>
-                    </thead>
-                    <tbody node_ref=body></tbody>
-                </table>
-            </Show>
+            <div class="table-host" node_ref=host></div>
             <Meanings report/>
             {move || {
                 report

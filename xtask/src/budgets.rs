@@ -19,9 +19,9 @@ use flate2::Compression;
 const WIDGET_BEFORE: u64 = 10_000;
 const WIDGET_AFTER: u64 = 100_000;
 const SELF_TEST_GOAL: u64 = 100_000;
-/// Today's self-test page (2026-11-30: 147,518 B) with a little room; lower it as the page
+/// Today's self-test page (2026-11-30: 142,983 B) with a little room; lower it as the page
 /// shrinks.
-const SELF_TEST_RATCHET: u64 = 147_800;
+const SELF_TEST_RATCHET: u64 = 143_300;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut z = GzEncoder::new(Vec::new(), Compression::best());
