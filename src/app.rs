@@ -4,7 +4,8 @@
 //! One file per part: [`language`] (the switcher), [`consent`] (what the test does, who sees
 //! it, the remembered choice), [`results`] (progress, summary, rows, meanings), [`bars`]
 //! (timings against the controls), [`share`] (download, copy), [`submit`] (sending, retries,
-//! beacon). This file holds the run itself and wires the parts together.
+//! beacon), [`crowd`] (what others see), [`dom`] (plain DOM for panels drawn whole). This file
+//! holds the run itself and wires the parts together.
 //!
 //! DOM hooks the tests rely on: `data-testid="consent"`, `"run"`, `"cancel"`, `"submit"`,
 //! `"submit-status"` (`data-state` idle/sending/sent/failed), `"summary"`, one row per target
@@ -14,6 +15,7 @@
 mod bars;
 mod consent;
 mod crowd;
+mod dom;
 mod language;
 mod results;
 mod share;
@@ -96,7 +98,10 @@ impl RunState {
 pub fn App() -> impl IntoView {
     let i18n = I18n(RwSignal::new(Catalogue::english()));
     provide_context(i18n);
-    let targets = LocalResource::new(api::fetch_targets);
+    // The list, once fetched: a plain signal filled by one task (a `LocalResource` would
+    // compile Leptos's async-derived machinery into the page for this one read).
+    let targets = RwSignal::new(None::<Result<TargetList, String>>);
+    spawn_local(async move { targets.set(Some(api::fetch_targets().await)) });
     let consent = RwSignal::new(false);
     let rows = RwSignal::new(Vec::<Row>::new());
     let run_state = RwSignal::new(RunState::Idle);
@@ -119,7 +124,7 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let list_ready = move || matches!(targets.get(), Some(Ok(_)));
+    let list_ready = move || targets.with(|t| matches!(t, Some(Ok(_))));
     let start = move |list: TargetList| {
         let plan = run::Plan::default();
         run_no.update_value(|n| *n += 1);
@@ -235,24 +240,26 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Shows that the list is loading, or why it could not be used.
+/// Shows that the list is loading, or why it could not be used (plain DOM, [`dom`]).
 #[component]
-fn TargetListStatus(targets: LocalResource<Result<TargetList, String>>) -> impl IntoView {
+fn TargetListStatus(targets: RwSignal<Option<Result<TargetList, String>>>) -> impl IntoView {
     let i18n = expect_context::<I18n>();
-    move || match targets.get() {
-        None => {
-            Some(view! { <p class="status" data-testid="targets-status">{i18n.text("targets.loading")}</p> }.into_any())
-        }
-        Some(Err(e)) => Some(
-            view! {
-                <p class="status error" role="alert" data-testid="targets-status">
-                    {i18n.with(|c| c.fmt("targets.failed", &[("error", &e)]))}
-                </p>
-            }
-            .into_any(),
-        ),
-        Some(Ok(_)) => None,
-    }
+    let host = NodeRef::<html::Div>::new();
+    Effect::new(move || {
+        let Some(host) = host.get() else { return };
+        let status = targets.with(|t| match t {
+            None => Some(dom::el("p").attr("class", "status").text(&i18n.text("targets.loading"))),
+            Some(Err(e)) => Some(
+                dom::el("p")
+                    .attr("class", "status error")
+                    .attr("role", "alert")
+                    .text(&i18n.with(|c| c.fmt("targets.failed", &[("error", e)]))),
+            ),
+            Some(Ok(_)) => None,
+        });
+        dom::draw(&host, status.map(|p| p.attr("data-testid", "targets-status")));
+    });
+    view! { <div class="targets-status-host" node_ref=host></div> }
 }
 
 /// The catalogue for the page's language, loaded once at start.

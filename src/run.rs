@@ -123,17 +123,24 @@ pub async fn measure(list: &TargetList, plan: Plan, on_progress: impl Fn(Progres
     let on_progress = &on_progress;
     // One token for the run's cacheable loads (controls' images, throughput assets).
     let run_token = &random_hex(8);
-    let mut results: Vec<(usize, Vec<probe::Done>)> = stream::iter(shuffled(list.targets.len()))
+    let finished: Vec<(usize, Vec<probe::Done>)> = stream::iter(shuffled(list.targets.len()))
         .map(|i| async move { (i, measure_target(&list.targets[i], plan, run_token, i, on_progress).await) })
         .buffer_unordered(plan.concurrency.max(1))
         .collect()
         .await;
     // A violation event is queued as a task of its own and can trail the failure it caused.
     gloo_timers::future::TimeoutFuture::new(20).await;
-    results.sort_by_key(|(i, _)| *i);
+    // Back into the list's order by index (not by sorting: a sort compiles a few kilobytes
+    // of code into the page for a handful of items).
+    let mut results: Vec<Vec<probe::Done>> = list.targets.iter().map(|_| Vec::new()).collect();
+    for (i, done) in finished {
+        if let Some(slot) = results.get_mut(i) {
+            *slot = done;
+        }
+    }
     let attempts = results
         .into_iter()
-        .map(|(_, done)| {
+        .map(|done| {
             done.into_iter()
                 .map(|d| {
                     let mut a = d.attempt;

@@ -237,6 +237,55 @@ fn the_browsers_json_writes_a_report_the_collector_reads_back_exactly() {
     assert!(e.to_string().contains("targets[0].images"), "{e}");
 }
 
+/// The page reads the target list by hand (`api::target_list`, no serde in the page): it
+/// must read what the derived deserializer reads, and refuse what it refuses, at the same field.
+#[wasm_bindgen_test]
+fn the_pages_own_target_list_reader_agrees_with_serde() {
+    let parse = |json: &str| js_sys::JSON::parse(json).expect("JSON");
+    let by_serde = |json: &str| TargetList::from_deserializer(serde_wasm_bindgen::Deserializer::from(parse(json)));
+    let default = include_str!("../crates/collector/targets/default.json");
+    let with_asset = r#"{"version":"v","targets":[{"id":"x","name":"X","category":"GRP","images":["https://x.example/i.png"],
+        "fetch":"https://x.example/","throughput":{"url":"https://x.example/big.jpg","bytes":120000}},
+        {"id":"c","name":"C","category":"CTRL","control":true,"images":["https://c.example/i.png"],"fetch":"/static/control.png","throughput":null}]}"#;
+    // A size the collector has not learned yet is absent (or null).
+    let unknown_size = r#"{"version":"v","targets":[{"id":"x","name":"X","category":"GRP","images":["https://x.example/i.png"],
+        "fetch":"https://x.example/","throughput":{"url":"https://x.example/big.jpg"}},
+        {"id":"y","name":"Y","category":"GRP","images":["https://y.example/i.png"],
+        "fetch":"https://y.example/","throughput":{"url":"https://y.example/big.jpg","bytes":null}}]}"#;
+    for json in [default, with_asset, unknown_size] {
+        let serde = by_serde(json).expect("serde reads it");
+        assert_eq!(vantage::api::target_list(&parse(json)), Ok(serde), "{json}");
+    }
+    let target = r#""id":"x","name":"X","category":"GRP","images":["https://x.example/i.png"],"fetch":"/""#;
+    for (json, at) in [
+        (r#"[]"#.to_string(), "(document)"),
+        (r#"{"version":"v"}"#.to_string(), "(document)"),
+        (r#"{"version":"v","targets":[],"extra":1}"#.to_string(), "(document)"),
+        (r#"{"version":1,"targets":[]}"#.to_string(), "version"),
+        (r#"{"version":"v","targets":{}}"#.to_string(), "targets"),
+        (
+            r#"{"version":"v","targets":[{"id":"x","name":"X","category":"GRP","images":"one"}]}"#.to_string(),
+            "targets[0].images",
+        ),
+        (format!(r#"{{"version":"v","targets":[{{{target},"extra":1}}]}}"#), "targets[0]"),
+        (format!(r#"{{"version":"v","targets":[{{{target},"control":"yes"}}]}}"#), "targets[0].control"),
+        (
+            r#"{"version":"v","targets":[{"id":"x","name":"X","category":"GRP","images":[7],"fetch":"/"}]}"#
+                .to_string(),
+            "targets[0].images[0]",
+        ),
+        (
+            format!(r#"{{"version":"v","targets":[{{{target},"throughput":{{"url":"/a","bytes":1.5}}}}]}}"#),
+            "targets[0].throughput.bytes",
+        ),
+        (format!(r#"{{"version":"v","targets":[{{{target},"throughput":{{"bytes":5}}}}]}}"#), "targets[0].throughput"),
+    ] {
+        assert!(by_serde(&json).is_err(), "serde refuses {json}");
+        let e = vantage::api::target_list(&parse(&json)).expect_err(&json);
+        assert!(e.field.starts_with(at), "{json}: {e}");
+    }
+}
+
 fn query(selector: &str) -> Option<web_sys::Element> {
     web_sys::window()?.document()?.query_selector(selector).ok()?
 }

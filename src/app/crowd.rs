@@ -2,10 +2,13 @@
 //! network and country beside their own verdicts, so a visitor can tell a block that everyone
 //! on their network meets from a problem of their own. Read from `/api/v1/nearby` (aggregates
 //! only; cells under the collector's threshold never arrive) after the run, never before.
+//! Drawn as plain DOM ([`dom`]): it is redrawn whole whenever it changes.
 
+use leptos::html;
 use leptos::prelude::*;
 use vantage_report::Report;
 
+use super::dom::{self, el, El};
 use super::{I18n, Row};
 use crate::api::{self, Nearby, NearbyCell};
 use crate::i18n::{format, words, Catalogue};
@@ -20,41 +23,34 @@ fn share(c: &Catalogue, cell: Option<&NearbyCell>) -> String {
     }
 }
 
-fn table(c: &Catalogue, nearby: &Nearby, rows: &[Row], report: &Report) -> impl IntoView {
-    let cell = |cells: &[NearbyCell], id: &str| cells.iter().find(|x| x.target == id).cloned();
+fn table(c: &Catalogue, nearby: &Nearby, rows: &[Row], report: &Report, section: El) -> El {
+    let cell = |cells: &'_ [NearbyCell], id: &str| cells.iter().find(|x| x.target == id).cloned();
     let country = nearby.country.as_deref().map(|code| format::region(c.lang(), code)).unwrap_or_default();
-    let body: Vec<_> = rows
-        .iter()
-        .filter(|r| !r.target.control)
-        .map(|r| {
-            let id = r.target.id.clone();
-            let yours = report.measurements.iter().find(|m| m.target_id == id).map(|m| words::verdict(c, m.verdict));
-            let network = share(c, cell(&nearby.network_cells, &id).as_ref());
-            let in_country = share(c, cell(&nearby.country_cells, &id).as_ref());
-            view! {
-                <tr data-crowd-target=id>
-                    <th scope="row">{r.target.name.clone()}</th>
-                    <td>{yours.unwrap_or_default()}</td>
-                    <td data-scope="network">{network}</td>
-                    <td data-scope="country">{in_country}</td>
-                </tr>
-            }
-        })
-        .collect();
-    view! {
-        <p>{c.fmt("crowd.intro", &[("country", &country), ("min", &c.num(f64::from(nearby.min_reports)))])}</p>
-        <table class="crowd-table">
-            <thead>
-                <tr>
-                    <th scope="col">{c.text("crowd.platform")}</th>
-                    <th scope="col">{c.text("crowd.you")}</th>
-                    <th scope="col">{c.text("crowd.network")}</th>
-                    <th scope="col">{c.text("crowd.country")}</th>
-                </tr>
-            </thead>
-            <tbody>{body}</tbody>
-        </table>
+    let mut body = el("tbody");
+    for r in rows.iter().filter(|r| !r.target.control) {
+        let id = &r.target.id;
+        let yours = report.measurements.iter().find(|m| &m.target_id == id).map(|m| words::verdict(c, m.verdict));
+        body = body.child(
+            el("tr")
+                .attr("data-crowd-target", id)
+                .child(el("th").attr("scope", "row").text(&r.target.name))
+                .child(el("td").text(&yours.unwrap_or_default()))
+                .child(el("td").attr("data-scope", "network").text(&share(c, cell(&nearby.network_cells, id).as_ref())))
+                .child(
+                    el("td").attr("data-scope", "country").text(&share(c, cell(&nearby.country_cells, id).as_ref())),
+                ),
+        );
     }
+    let mut head = el("tr");
+    for key in ["crowd.platform", "crowd.you", "crowd.network", "crowd.country"] {
+        head = head.child(el("th").attr("scope", "col").text(&c.text(key)));
+    }
+    section
+        .child(
+            el("p")
+                .text(&c.fmt("crowd.intro", &[("country", &country), ("min", &c.num(f64::from(nearby.min_reports)))])),
+        )
+        .child(el("table").attr("class", "crowd-table").child(el("thead").child(head)).child(body))
 }
 
 #[component]
@@ -68,27 +64,30 @@ pub fn Crowd(rows: RwSignal<Vec<Row>>, report: RwSignal<Option<Report>>) -> impl
             leptos::task::spawn_local(async move { nearby.set(api::nearby().await.ok()) });
         }
     });
-    move || {
-        nearby.with(|nearby| {
+    let host = NodeRef::<html::Div>::new();
+    Effect::new(move || {
+        let Some(host) = host.get() else { return };
+        let content = nearby.with(|nearby| {
             let nearby = nearby.as_ref()?;
             let known =
                 nearby.country.is_some() && !(nearby.country_cells.is_empty() && nearby.network_cells.is_empty());
-            let content = report.with(|r| {
+            report.with(|r| {
                 let r = r.as_ref()?;
                 Some(i18n.with(|c| {
+                    let section = el("section")
+                        .attr("class", "crowd")
+                        .attr("data-testid", "crowd")
+                        .attr("data-state", if known { "known" } else { "none" })
+                        .child(el("h2").text(&c.text("crowd.title")));
                     if known {
-                        rows.with(|rows| table(c, nearby, rows, r)).into_any()
+                        rows.with(|rows| table(c, nearby, rows, r, section))
                     } else {
-                        view! { <p>{c.text("crowd.none")}</p> }.into_any()
+                        section.child(el("p").text(&c.text("crowd.none")))
                     }
                 }))
-            })?;
-            Some(view! {
-                <section class="crowd" data-testid="crowd" data-state=if known { "known" } else { "none" }>
-                    <h2>{i18n.tr("crowd.title")}</h2>
-                    {content}
-                </section>
             })
-        })
-    }
+        });
+        dom::draw(&host, content);
+    });
+    view! { <div class="crowd-host" node_ref=host></div> }
 }

@@ -6,10 +6,11 @@ use leptos::html;
 use leptos::prelude::*;
 use vantage_report::{Report, Verdict};
 
-use super::bars::TimingBars;
+use super::bars::timing_bars;
+use super::dom::{self, el, svg, El};
 use super::share::Share;
 use super::{I18n, Phase, Row, RunState};
-use crate::i18n::words;
+use crate::i18n::{words, Catalogue};
 
 fn icon_path(verdict: &str) -> &'static str {
     match verdict {
@@ -25,13 +26,16 @@ fn icon_path(verdict: &str) -> &'static str {
 }
 
 /// An icon per verdict, so a verdict is never told by colour alone (the words follow it).
-fn icon(verdict: Signal<&'static str>) -> impl IntoView {
-    view! {
-        <svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false">
-            <circle cx="8" cy="8" r="7"></circle>
-            <path d=Signal::derive(move || icon_path(verdict.get()))></path>
-        </svg>
-    }
+fn icon_dom(verdict: &str) -> El {
+    svg("svg")
+        .attr("class", "icon")
+        .attr("viewBox", "0 0 16 16")
+        .attr("width", "16")
+        .attr("height", "16")
+        .attr("aria-hidden", "true")
+        .attr("focusable", "false")
+        .child(svg("circle").attr("cx", "8").attr("cy", "8").attr("r", "7"))
+        .child(svg("path").attr("d", icon_path(verdict)))
 }
 
 fn progress_counts(rows: &[Row]) -> (usize, usize, usize) {
@@ -81,6 +85,32 @@ pub fn Results(
                 .map(|r| i18n.with(|c| c.fmt("results.when", &[("time", &c.datetime(&r.measurement_start_time))])))
         })
     };
+    // The table as plain DOM ([`dom`]), rebuilt when a run starts (or the language changes);
+    // each row is then redrawn by its own effect, so other targets' progress leaves it alone.
+    let host = NodeRef::<html::Div>::new();
+    Effect::new(move || {
+        let Some(host) = host.get() else { return };
+        let rows = rows.get();
+        if rows.is_empty() {
+            return dom::draw(&host, None);
+        }
+        let mut head = el("tr");
+        for key in ["col.platform", "col.result", "col.evidence", "col.timings"] {
+            head = head.child(el("th").attr("scope", "col").text(&i18n.text(key)));
+        }
+        let mut body = el("tbody");
+        for row in rows {
+            let tr = el("tr").attr("data-target", &row.target.id);
+            if let Some(e) = tr.element() {
+                Effect::new(move || {
+                    let controls = controls_ms.get();
+                    row.phase.with(|p| i18n.with(|c| draw_row(&e, &row, p, controls, c)));
+                });
+            }
+            body = body.child(tr);
+        }
+        dom::draw(&host, Some(el("table").child(el("thead").child(head)).child(body)));
+    });
     view! {
         <section
             class="results"
@@ -107,23 +137,7 @@ pub fn Results(
                 {Signal::derive(status)}
             </p>
             <p class="when">{Signal::derive(when)}</p>
-            <Show when=move || rows.with(|rs| !rs.is_empty())>
-                <table>
-                    <thead>
-                        <tr>
-                            <th scope="col">{i18n.tr("col.platform")}</th>
-                            <th scope="col">{i18n.tr("col.result")}</th>
-                            <th scope="col">{i18n.tr("col.evidence")}</th>
-                            <th scope="col">{i18n.tr("col.timings")}</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        <For each=move || rows.get() key=|r| r.key let:row>
-                            <ResultRow row controls_ms/>
-                        </For>
-                    </tbody>
-                </table>
-            </Show>
+            <div class="table-host" node_ref=host></div>
             <Meanings report/>
             {move || {
                 report
@@ -139,96 +153,78 @@ pub fn Results(
     }
 }
 
-/// One target: its own signal drives it, so other targets' progress leaves it alone.
-#[component]
-fn ResultRow(row: Row, controls_ms: Memo<Option<f64>>) -> impl IntoView {
-    let i18n = expect_context::<I18n>();
-    let phase = row.phase;
-    let verdict =
-        Signal::derive(move || phase.with(|p| if let Phase::Done(m) = p { m.verdict.as_str() } else { "pending" }));
-    let label = move || {
-        phase.with(|p| {
-            i18n.with(|c| match p {
-                Phase::Measuring { done, planned } => {
-                    c.fmt("row.measuring", &[("done", &c.num(*done as f64)), ("planned", &c.num(*planned as f64))])
-                }
-                Phase::Measured => c.text("row.measured"),
-                Phase::Cancelled => c.text("row.cancelled"),
-                Phase::Done(m) => words::verdict(c, m.verdict),
-            })
-        })
+/// One target's cells for where it stands (`tr` is its row, which keeps its own element).
+fn draw_row(tr: &web_sys::Element, row: &Row, phase: &Phase, controls_ms: Option<f64>, c: &Catalogue) {
+    let verdict = if let Phase::Done(m) = phase { m.verdict.as_str() } else { "pending" };
+    let _ = tr.set_attribute("data-verdict", verdict);
+    let _ = tr.set_attribute("class", &format!("verdict-{verdict}"));
+    let label = match phase {
+        Phase::Measuring { done, planned } => {
+            c.fmt("row.measuring", &[("done", &c.num(*done as f64)), ("planned", &c.num(*planned as f64))])
+        }
+        Phase::Measured => c.text("row.measured"),
+        Phase::Cancelled => c.text("row.cancelled"),
+        Phase::Done(m) => words::verdict(c, m.verdict),
     };
-    let why = move || {
-        phase.with(|p| if let Phase::Done(m) = p { i18n.with(|c| words::reason(c, &m.reason)) } else { String::new() })
-    };
-    let timings = move || {
-        phase.with(
-            |p| if let Phase::Done(m) = p { i18n.with(|c| words::timings(c, &m.attempts)) } else { String::new() },
-        )
-    };
-    let bars = move || {
-        phase.with(|p| match p {
-            Phase::Done(m) => {
-                Some(view! { <TimingBars this=words::typical_ms(&m.attempts) controls=controls_ms.get()/> })
-            }
-            _ => None,
-        })
-    };
-    let name = row.target.name.clone();
-    let control = row.target.control;
-    view! {
-        <tr
-            data-target=row.target.id.clone()
-            data-verdict=verdict
-            class=Signal::derive(move || format!("verdict-{}", verdict.get()))
-        >
-            <th scope="row" data-label=i18n.tr("col.platform")>
-                {name}
-                {control.then(|| view! { " " <span class="tag">{i18n.tr("row.control")}</span> })}
-            </th>
-            <td class="verdict" data-label=i18n.tr("col.result")>
-                {icon(verdict)}
-                <span>{Signal::derive(label)}</span>
-            </td>
-            <td class="why" data-label=i18n.tr("col.evidence")>{Signal::derive(why)}</td>
-            <td class="timings" data-label=i18n.tr("col.timings")>
-                {bars}
-                <span class="timings-text">{Signal::derive(timings)}</span>
-            </td>
-        </tr>
+    let done = if let Phase::Done(m) = phase { Some(m) } else { None };
+    let mut name = el("th").attr("scope", "row").attr("data-label", &c.text("col.platform")).text(&row.target.name);
+    if row.target.control {
+        name = name.text(" ").child(el("span").attr("class", "tag").text(&c.text("row.control")));
     }
+    let mut timings = el("td").attr("class", "timings").attr("data-label", &c.text("col.timings"));
+    if let Some(bars) = done.and_then(|m| timing_bars(c, words::typical_ms(&m.attempts), controls_ms)) {
+        timings = timings.child(bars);
+    }
+    let cells = [
+        name,
+        el("td")
+            .attr("class", "verdict")
+            .attr("data-label", &c.text("col.result"))
+            .child(icon_dom(verdict))
+            .child(el("span").text(&label)),
+        el("td")
+            .attr("class", "why")
+            .attr("data-label", &c.text("col.evidence"))
+            .text(&done.map(|m| words::reason(c, &m.reason)).unwrap_or_default()),
+        timings.child(
+            el("span")
+                .attr("class", "timings-text")
+                .text(&done.map(|m| words::timings(c, &m.attempts)).unwrap_or_default()),
+        ),
+    ];
+    dom::draw(tr, cells);
 }
 
-/// What each verdict seen in this run means, and what the visitor can do next.
+/// What each verdict seen in this run means, and what the visitor can do next: drawn as
+/// plain DOM ([`dom`]), whole, whenever the report or the language changes.
 #[component]
 fn Meanings(report: RwSignal<Option<Report>>) -> impl IntoView {
     let i18n = expect_context::<I18n>();
-    let seen = move || {
-        report.with(|r| {
+    let host = NodeRef::<html::Div>::new();
+    Effect::new(move || {
+        let Some(host) = host.get() else { return };
+        let seen = report.with(|r| {
             let Some(r) = r else { return Vec::new() };
             Verdict::ALL.into_iter().filter(|v| r.measurements.iter().any(|m| m.verdict == *v)).collect::<Vec<_>>()
-        })
-    };
-    view! {
-        <Show when=move || !seen().is_empty()>
-            <h3>{i18n.tr("meanings.heading")}</h3>
-            <ul class="meanings">
-                {move || {
-                    seen()
-                        .into_iter()
-                        .map(|v| {
-                            let (meaning, next) = i18n.with(|c| words::meaning(c, v));
-                            view! {
-                                <li class=format!("verdict-{}", v.as_str())>
-                                    <strong>{icon(Signal::stored(v.as_str()))} {i18n.with(|c| words::verdict(c, v))}</strong>
-                                    <span>{meaning}</span>
-                                    <span class="next">{next}</span>
-                                </li>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </ul>
-        </Show>
-    }
+        });
+        let content = i18n.with(|c| {
+            if seen.is_empty() {
+                return Vec::new();
+            }
+            let mut list = el("ul").attr("class", "meanings");
+            for v in seen {
+                let (meaning, next) = words::meaning(c, v);
+                list = list.child(
+                    el("li")
+                        .attr("class", &format!("verdict-{}", v.as_str()))
+                        .child(el("strong").child(icon_dom(v.as_str())).text(&words::verdict(c, v)))
+                        .child(el("span").text(&meaning))
+                        .child(el("span").attr("class", "next").text(&next)),
+                );
+            }
+            vec![el("h3").text(&c.text("meanings.heading")), list]
+        });
+        dom::draw(&host, content);
+    });
+    view! { <div class="meanings-host" node_ref=host></div> }
 }

@@ -2,6 +2,7 @@
 //! catalogue's language. Pure functions of the measurements, so every language says the same.
 
 use vantage_report::{Attempt, Measurement, Outcome, ProbeKind, Reason, Verdict};
+use vantage_report::verdict::median;
 
 use super::Catalogue;
 
@@ -114,14 +115,6 @@ pub fn timings(c: &Catalogue, attempts: &[Attempt]) -> String {
         });
     }
     out.join(" \u{b7} ")
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
 }
 
 /// A target's typical time for the bar chart: the median of its successful image and fetch
