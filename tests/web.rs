@@ -251,7 +251,8 @@ fn the_pages_own_target_list_reader_agrees_with_serde() {
     let unknown_size = r#"{"version":"v","targets":[{"id":"x","name":"X","category":"GRP","images":["https://x.example/i.png"],
         "fetch":"https://x.example/","throughput":{"url":"https://x.example/big.jpg"}},
         {"id":"y","name":"Y","category":"GRP","images":["https://y.example/i.png"],
-        "fetch":"https://y.example/","throughput":{"url":"https://y.example/big.jpg","bytes":null}}]}"#;
+        "fetch":"https://y.example/","throughput":{"url":"https://y.example/big.jpg","bytes":null}},
+        {"id":"c","name":"C","category":"CTRL","control":true,"images":["https://c.example/i.png"],"fetch":"https://c.example/"}]}"#;
     for json in [default, with_asset, unknown_size] {
         let serde = by_serde(json).expect("serde reads it");
         assert_eq!(vantage::api::target_list(&parse(json)), Ok(serde), "{json}");
