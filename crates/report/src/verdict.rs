@@ -151,6 +151,7 @@ pub fn throughput(attempts: &[Attempt], deadline_ms: f64) -> Option<Throughput> 
 
 /// The median of `values` (the mean of the middle two for an even count); `None` when empty.
 fn median(mut values: Vec<f64>) -> Option<f64> {
+    // The same sort the page's bar chart uses: no second sort routine in the wasm.
     values.sort_by(f64::total_cmp);
     let n = values.len();
     match n {
