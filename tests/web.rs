@@ -85,6 +85,30 @@ async fn every_platform_request_is_unique_so_no_cache_answers() {
     }
 }
 
+#[wasm_bindgen_test]
+async fn an_asset_of_unknown_size_takes_the_size_resource_timing_reads_and_a_listed_one_keeps_its_own() {
+    // Same origin, so the entry carries sizes (cross-origin, only with Timing-Allow-Origin).
+    const PNG: &str = "/docs/screenshots/consent-en-360.png";
+    let size = include_bytes!("../docs/screenshots/consent-en-360.png").len() as u64;
+    let asset = |bytes| Request {
+        kind: ProbeKind::Throughput,
+        url: PNG.into(),
+        deadline_ms: DEADLINE,
+        trial: 3,
+        cold: false,
+        bytes,
+        run_token: format!("size-{bytes:?}"),
+        control: false,
+    };
+    let read = probe::run(&asset(None)).await.attempt;
+    assert_eq!((read.outcome, read.bytes), (Outcome::Ok, Some(size)), "{read:?}");
+    let listed = probe::run(&asset(Some(60_000))).await.attempt;
+    assert_eq!(listed.bytes, Some(60_000), "the list's size is what the list says: {listed:?}");
+    // A size no list may carry is no size: the small control image read from its entry.
+    let small = probe::run(&Request { url: "/static/control.png".into(), ..asset(None) }).await.attempt;
+    assert_eq!((small.outcome, small.bytes), (Outcome::Ok, None), "{small:?}");
+}
+
 /// What a run requested, by the names of its Resource Timing entries.
 fn requested_names() -> Vec<String> {
     let perf = web_sys::window().unwrap().performance().unwrap();

@@ -69,8 +69,10 @@ impl<'a> Busting<'a> {
 
 /// `url` with the query parameter `vantage=token` added.
 pub fn with_token(url: &str, token: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}vantage={token}")
+    let mut busted = String::from(url);
+    busted.push_str(if url.contains('?') { "&vantage=" } else { "?vantage=" });
+    busted.push_str(token);
+    busted
 }
 
 /// The absolute URL a probe requests, busted as `busting` says; its Resource Timing entry is

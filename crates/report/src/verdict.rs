@@ -170,6 +170,16 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
     }
 }
 
+/// Adds the durations of the attempts `keep` accepts to `into` (not generic: one copy in the
+/// page's wasm for every use).
+fn durations(attempts: &[Attempt], keep: fn(&Attempt) -> bool, into: &mut Vec<f64>) {
+    for a in attempts {
+        if keep(a) {
+            into.push(a.duration_ms);
+        }
+    }
+}
+
 /// What the verdict of one target depends on besides its own attempts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunContext {
@@ -193,15 +203,11 @@ impl RunContext {
             .filter_map(|a| throughput(a, deadline_ms).filter(|t| t.completed))
             .map(|t| t.kbps)
             .max_by(f64::total_cmp);
-        let control_image_ms = median(
-            controls
-                .clone()
-                .into_iter()
-                .flatten()
-                .filter(|a| a.probe == ProbeKind::Image && a.cold && a.ok())
-                .map(|a| a.duration_ms)
-                .collect(),
-        );
+        let mut firsts = Vec::new();
+        for attempts in controls.clone() {
+            durations(attempts, |a| a.probe == ProbeKind::Image && a.cold && a.ok(), &mut firsts);
+        }
+        let control_image_ms = median(firsts);
         RunContext { controls: ControlStatus::from_controls(controls), control_kbps, control_image_ms, deadline_ms }
     }
 }
@@ -213,6 +219,8 @@ pub struct Crawl {
     pub image_ms: f64,
     /// The median time the platform's fetches took to answer: its latency.
     pub fetch_ms: f64,
+    /// What the controls' images took ([`RunContext::control_image_ms`]).
+    pub control_image_ms: f64,
     /// The image loads that got no answer before the deadline, and all of them.
     pub timed_out: u32,
     pub images: u32,
@@ -228,21 +236,21 @@ pub struct Crawl {
 /// `None` when the images did not crawl, or there is nothing to compare with.
 pub fn crawl(attempts: &[Attempt], ctx: &RunContext) -> Option<Crawl> {
     let control_image_ms = ctx.control_image_ms?;
-    let images: Vec<f64> = attempts
-        .iter()
-        .filter(|a| a.probe == ProbeKind::Image && matches!(a.outcome, Outcome::Ok | Outcome::Timeout))
-        // A timeout's duration is the deadline: the client records it so.
-        .map(|a| a.duration_ms)
-        .collect();
-    let timed_out = count(attempts, |a| a.probe == ProbeKind::Image && a.outcome == Outcome::Timeout);
+    // A timeout's duration is the deadline: the client records it so.
+    let (mut images, mut fetches) = (Vec::new(), Vec::new());
+    durations(attempts, |a| a.probe == ProbeKind::Image && a.ok(), &mut images);
+    let loaded = images.len();
+    durations(attempts, |a| a.probe == ProbeKind::Image && a.outcome == Outcome::Timeout, &mut images);
+    durations(attempts, |a| a.probe == ProbeKind::Fetch && a.ok(), &mut fetches);
+    let timed_out = (images.len() - loaded) as u32;
     let count_images = images.len() as u32;
     let image_ms = median(images)?;
-    let fetch_ms =
-        median(attempts.iter().filter(|a| a.probe == ProbeKind::Fetch && a.ok()).map(|a| a.duration_ms).collect())?;
+    let fetch_ms = median(fetches)?;
     let extra = image_ms - fetch_ms;
     (extra >= MIN_CRAWL_MS && extra >= THROTTLE_FACTOR * control_image_ms).then_some(Crawl {
         image_ms,
         fetch_ms,
+        control_image_ms,
         timed_out,
         images: count_images,
     })
@@ -355,16 +363,10 @@ pub fn decide(attempts: &[Attempt], ctx: &RunContext) -> Decision {
             }
         }
         // Most small probes got through, but the images crawled: not "reachable".
-        if let (Some(c), Some(control_image_ms)) = (crawl(attempts, ctx), ctx.control_image_ms) {
+        if let Some(Crawl { image_ms, fetch_ms, control_image_ms, timed_out, images }) = crawl(attempts, ctx) {
             return decision(
                 Verdict::Throttled,
-                Reason::ImagesCrawled {
-                    image_ms: c.image_ms,
-                    fetch_ms: c.fetch_ms,
-                    control_image_ms,
-                    timed_out: c.timed_out,
-                    images: c.images,
-                },
+                Reason::ImagesCrawled { image_ms, fetch_ms, control_image_ms, timed_out, images },
             );
         }
         return if ok == total {
