@@ -1,8 +1,8 @@
 //! Results in words: verdicts, the evidence behind them, timings and the summary line, in any
 //! catalogue's language. Pure functions of the measurements, so every language says the same.
 
-use vantage_report::{Attempt, Measurement, Outcome, ProbeKind, Reason, Verdict};
 use vantage_report::verdict::median;
+use vantage_report::{Attempt, Measurement, Outcome, ProbeKind, Reason, Verdict};
 
 use super::Catalogue;
 

@@ -48,6 +48,15 @@ impl DatabaseArg {
     }
 }
 
+/// A parser for the period of a repeating task: a duration of at least `min` (a zero period
+/// would spin, and a verification every few seconds would hammer the platforms it checks).
+fn period(min: Duration) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
+    move |text| match parse_duration(text)? {
+        d if d < min => Err(format!("{text:?}: must be at least {} ms", min.as_millis())),
+        d => Ok(d),
+    }
+}
+
 /// `serve`'s options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -122,7 +131,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = crate::crowd::DEFAULT_MIN_REPORTS)]
     pub min_reports: u32,
     /// How often the crowd task counts new reports and, on the collector leading it, detects.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = period(Duration::from_millis(100)))]
     pub crowd_every: Duration,
     /// Verify the throughput assets of the lists served, at start and every --verify-every,
     /// as `targets verify` does, and serve each size once two fetches agree (a platform's
@@ -131,7 +140,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub verify_targets: bool,
     /// How often --verify-targets verifies again.
-    #[arg(long, default_value = "1440m", value_parser = parse_duration, requires = "verify_targets")]
+    #[arg(long, default_value = "1440m", value_parser = period(Duration::from_secs(60)), requires = "verify_targets")]
     pub verify_every: Duration,
     /// For tests against the censor lab only: trust the certificates of this PEM file instead
     /// of the public web roots when verifying. Production never needs it.

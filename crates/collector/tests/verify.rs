@@ -328,6 +328,18 @@ fn verify_options_need_verify_targets_and_bad_ones_are_named() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--verify-resolve \"nowhere\"") && err.contains("HOST:PORT:ADDR"), "{err}");
+    // A period of zero would panic the repeating task (and a few seconds would hammer the
+    // platforms): refused at start, with the option named.
+    for (option, value) in [("--verify-every", "0s"), ("--verify-every", "30s"), ("--crowd-every", "0s")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--verify-targets", option, value])
+            .arg("--database")
+            .arg(dir.path().join("v.sqlite"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(option) && err.contains("must be at least"), "{err}");
+    }
 }
 
 /// `--keep-passing`: an imported list's guessed favicons are checked and the ones that would
