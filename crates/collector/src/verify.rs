@@ -109,11 +109,24 @@ pub fn keep_passing(list: &TargetList, name: &str, urls: &[UrlReport]) -> (Targe
     (TargetList { version: list.version.clone(), targets }, notes)
 }
 
+/// The version of a list changed by [`keep_passing`] at `verified_at` (`YYYY-MM-DDTHH:MM:SSZ`): a
+/// new one, as reports name the list they measured by version and a collector must not check
+/// an old page's report against the changed list.
+fn kept_version(version: &str, verified_at: &str) -> String {
+    let stamp: String = verified_at.chars().filter(char::is_ascii_digit).collect();
+    let suffix = format!(".kept{stamp}");
+    let base: String = version.chars().take(64 - suffix.len()).collect();
+    format!("{base}{suffix}")
+}
+
 /// Writes [`keep_passing`]'s list to `out`, checked as the collector would serve it (a file
 /// named like `PK.json` is a country's additions, checked beside the built-in global list).
-fn write_passing(out: &Path, file: &Path, list: &TargetList, urls: &[UrlReport]) -> Result<(), String> {
+fn write_passing(out: &Path, file: &Path, list: &TargetList, result: &Verification) -> Result<(), String> {
     let name = file.display().to_string();
-    let (kept, notes) = keep_passing(list, &name, urls);
+    let (mut kept, notes) = keep_passing(list, &name, &result.urls);
+    if !notes.is_empty() {
+        kept.version = kept_version(&list.version, &result.verified_at);
+    }
     for note in &notes {
         println!("{name}: {note}");
     }
@@ -132,7 +145,8 @@ fn write_passing(out: &Path, file: &Path, list: &TargetList, urls: &[UrlReport])
     checked.map_err(|e| format!("{name}: {e}; {} not written", out.display()))?;
     let json = serde_json::to_string_pretty(&kept).map_err(|e| e.to_string())?;
     std::fs::write(out, json + "\n").map_err(|e| format!("--keep-passing {}: {e}", out.display()))?;
-    println!("{}: {} of {} target(s) kept, written to {}", name, kept.targets.len(), list.targets.len(), out.display());
+    let (n, of) = (kept.targets.len(), list.targets.len());
+    println!("{name}: {n} of {of} target(s) kept, written to {} as version {}", out.display(), kept.version);
     Ok(())
 }
 
@@ -807,7 +821,7 @@ pub async fn command(args: VerifyArgs) -> Result<(), String> {
     if let (Some(out), [file], [(_, list)]) = (&args.keep_passing, args.files.as_slice(), lists.as_slice()) {
         // Dropping what fails is what was asked: the exit says whether the list was written.
         println!("{failed} of {} URL(s) would mislead a browser", result.checked);
-        return write_passing(out, file, list, &result.urls);
+        return write_passing(out, file, list, &result);
     }
     if failed == 0 {
         println!("{} URL(s) checked: every one is what a browser expects", result.checked);
@@ -820,6 +834,14 @@ pub async fn command(args: VerifyArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_changed_by_keep_passing_gets_a_version_of_its_own_within_the_limit() {
+        assert_eq!(kept_version("pk-1", "2026-11-30T23:55:00Z"), "pk-1.kept20261130235500");
+        let long = "v".repeat(64);
+        let v = kept_version(&long, "2026-11-30T23:55:00Z");
+        assert!(v.len() == 64 && v.ends_with(".kept20261130235500"), "{v}");
+    }
 
     #[test]
     fn sniffing_tells_images_from_pages() {
