@@ -110,7 +110,11 @@ pub fn import(csv_text: &str, options: &Options, global: &TargetList) -> Result<
         Scope::Standalone => BTreeMap::new(),
     };
     let mut targets: Vec<Target> = Vec::new();
-    let mut ids: HashSet<String> = controls.iter().map(|t| t.id.clone()).collect();
+    // Ids are unique across what is served together: the controls added, or the global list.
+    let mut ids: HashSet<String> = match options.scope {
+        Scope::Country(_) => global.targets.iter().map(|t| t.id.clone()).collect(),
+        Scope::Standalone => controls.iter().map(|t| t.id.clone()).collect(),
+    };
     let mut sites = HashSet::new();
     let mut notes = Vec::new();
     let (mut other_category, mut over_limit) = (BTreeMap::<String, usize>::new(), Vec::new());
@@ -144,6 +148,25 @@ pub fn import(csv_text: &str, options: &Options, global: &TargetList) -> Result<
             notes.push(format!("line {line}: skipped {raw_url}: carries credentials"));
             continue;
         }
+        // A row the list's own rules would refuse is skipped here, not left to fail the list.
+        let category = category.to_ascii_uppercase();
+        if category.is_empty()
+            || category.len() > 16
+            || !category.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            notes.push(format!("line {line}: skipped {raw_url}: category {category:?} is not a category code"));
+            continue;
+        }
+        if url.scheme() == "http" {
+            let _ = url.set_scheme("https");
+        }
+        let favicon = format!("{}/favicon.ico", url.origin().ascii_serialization());
+        if let Err(e) =
+            vantage_report::target::check_url(url.as_str()).and_then(|()| vantage_report::target::check_url(&favicon))
+        {
+            notes.push(format!("line {line}: skipped {raw_url}: {e}"));
+            continue;
+        }
         let site = site_of(&host);
         if let Some(id) = measured.get(&site) {
             notes
@@ -160,8 +183,7 @@ pub fn import(csv_text: &str, options: &Options, global: &TargetList) -> Result<
             over_limit.push(line);
             continue;
         }
-        if url.scheme() == "http" {
-            let _ = url.set_scheme("https");
+        if raw_url.starts_with("http:") || raw_url.starts_with("HTTP:") {
             notes.push(format!("line {line}: {raw_url} upgraded to https"));
         }
         let (display, _) = idna::domain_to_unicode(&host);
@@ -176,9 +198,9 @@ pub fn import(csv_text: &str, options: &Options, global: &TargetList) -> Result<
         targets.push(Target {
             id,
             name,
-            category: category.to_string(),
+            category,
             control: false,
-            images: vec![format!("{}/favicon.ico", url.origin().ascii_serialization())],
+            images: vec![favicon],
             fetch: url.to_string(),
             throughput: None,
         });
@@ -336,6 +358,30 @@ mod tests {
         assert!(import(&large_list(), &zero, &g).unwrap_err().contains("at least 1"));
         let nothing = Options { categories: vec!["XYZ".into()], ..options(Scope::Standalone) };
         assert!(import(FIXTURE, &nothing, &g).unwrap_err().contains("no row"));
+    }
+
+    #[test]
+    fn rows_the_list_would_refuse_are_skipped_with_their_line_not_fatal_to_the_import() {
+        let csv = format!(
+            "{}\nhttps://ok.example/,NEWS,,,,\nhttps://lower.example/,news,,,,\nhttps://empty.example/,,,,,\n\
+             https://under_score.example/,NEWS,,,,\nhttps://long.example/{},NEWS,,,,\nhttps://x.com/,GRP,,,,\n",
+            HEADER.join(","),
+            "a".repeat(3000)
+        );
+        let first = import(&csv, &options(Scope::Country("PK".into())), &global()).unwrap();
+        let import = &first;
+        // A lower-case code is the same code; x.com is the global list's X, so it is left out.
+        assert_eq!(ids(&import.list), ["ok-example", "lower-example"], "{:?}", import.notes);
+        assert_eq!(import.list.targets[1].category, "NEWS");
+        for line in ["line 4:", "line 5:", "line 6:", "line 7:"] {
+            assert!(import.notes.iter().any(|n| n.starts_with(line)), "{line} {:?}", import.notes);
+        }
+        // An id the global list uses is not taken by an addition.
+        let csv = format!("{}\nhttps://youtube.example/,NEWS,,,,\n", HEADER.join(","));
+        let mut g = global();
+        g.targets.iter_mut().find(|t| t.id == "youtube").unwrap().id = "youtube-example".into();
+        let second = super::import(&csv, &options(Scope::Country("PK".into())), &g).unwrap();
+        assert_eq!(ids(&second.list), ["youtube-example-2"]);
     }
 
     #[test]
