@@ -4,15 +4,16 @@
 //! rate for every visitor. A platform's large images are not files of published size, so the
 //! list may name one without `bytes`; the collector then fetches it as `targets verify` would
 //! (twice, on fresh connections, checked as a browser would meet it) when it starts and every
-//! day after, and serves the size only once both fetches gave the same bytes. Until then, and
-//! whenever a verification fails, the list is served as it was: a client times an asset of
+//! day after, and serves the size only once both fetches gave the same bytes. Until then the
+//! list is served as it was, and when a later verification fails, a size learned before is
+//! forgotten (it may be stale) and the list's own served again: a client times an asset of
 //! unknown size but gives no rate from it (unless its browser reads the size from Resource
 //! Timing), so nothing false is said while nothing is known.
 //!
 //! A size the list states is verified the same way; if both fetches agree on another size,
 //! that size is served instead and the difference logged, since the file changed under its URL.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,16 +65,19 @@ pub async fn learn(verifier: &Verifier, catalogue: &Catalogue) -> BTreeMap<Strin
             assets.entry(a.url.as_str()).or_insert((t.id.as_str(), a.bytes));
         }
     }
-    let mut sizes = BTreeMap::new();
+    let (mut sizes, mut failed) = (BTreeMap::new(), BTreeSet::new());
     for (url, (target, listed)) in assets {
         match learn_one(verifier, target, url, listed).await {
             Learned::Size(bytes) => {
                 sizes.insert(url.to_string(), bytes);
             }
-            Learned::Not(why) => tracing::warn!(target, url, why, "throughput size not learned; served as before"),
+            Learned::Not(why) => {
+                tracing::warn!(target, url, why, "throughput size not learned; any size learned before is forgotten");
+                failed.insert(url.to_string());
+            }
         }
     }
-    for (url, bytes) in catalogue.learn_sizes(&sizes) {
+    for (url, bytes) in catalogue.learn_sizes(&sizes, &failed) {
         tracing::info!(url, bytes, "throughput size learned: served from now on");
     }
     sizes

@@ -10,7 +10,7 @@
 //! earlier versions can be added with [`Catalogue::with_previous`], for visitors who loaded the
 //! page just before an update.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -85,12 +85,15 @@ impl Catalogue {
     /// Serves `sizes` (throughput asset URL → bytes, learned by verification) in every list
     /// from now on, in place of unknown or different sizes. Lists, versions and the reports
     /// they accept stay as they are: a report carries the size its client used in each
-    /// attempt. Returns the sizes that changed what is served.
-    pub fn learn_sizes(&self, sizes: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    /// attempt. A size learned earlier for a URL in `forget` (one whose verification failed
+    /// since: it changed, or no longer answers) is no longer served: an unknown size gives no
+    /// rate, a stale one a wrong rate. Returns the sizes that changed what is served.
+    pub fn learn_sizes(&self, sizes: &BTreeMap<String, u64>, forget: &BTreeSet<String>) -> BTreeMap<String, u64> {
         let mut served = self.served.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let changed: BTreeMap<String, u64> =
             sizes.iter().filter(|(url, b)| served.learned.get(*url) != Some(b)).map(|(u, b)| (u.clone(), *b)).collect();
-        if changed.is_empty() {
+        let forgotten = forget.iter().filter(|url| served.learned.remove(*url).is_some()).count();
+        if changed.is_empty() && forgotten == 0 {
             return changed;
         }
         served.learned.extend(changed.clone());
@@ -323,7 +326,8 @@ mod tests {
         assert_eq!(served("PK").get("x").unwrap().throughput.as_ref().unwrap().bytes, None);
         let sizes =
             BTreeMap::from([(x_asset.url.clone(), 123_456), ("https://elsewhere.example/a.png".into(), 99_999)]);
-        assert_eq!(c.learn_sizes(&sizes).len(), 2);
+        let none = BTreeSet::new();
+        assert_eq!(c.learn_sizes(&sizes, &none).len(), 2);
         for country in ["PK", "IR"] {
             let list = served(country);
             assert_eq!(list.get("x").unwrap().throughput.as_ref().unwrap().bytes, Some(123_456), "{country}");
@@ -332,10 +336,14 @@ mod tests {
             assert_eq!(list, expected, "only the size changed ({country})");
         }
         // The same sizes again change nothing; a new one replaces the old.
-        assert!(c.learn_sizes(&sizes).is_empty());
+        assert!(c.learn_sizes(&sizes, &none).is_empty());
         let again = BTreeMap::from([(x_asset.url.clone(), 123_457)]);
-        assert_eq!(c.learn_sizes(&again), again);
+        assert_eq!(c.learn_sizes(&again, &none), again);
         assert_eq!(served("PK").get("x").unwrap().throughput.as_ref().unwrap().bytes, Some(123_457));
+        // A size whose verification fails later is forgotten: unknown again, not stale.
+        assert!(c.learn_sizes(&BTreeMap::new(), &BTreeSet::from([x_asset.url.clone()])).is_empty());
+        assert_eq!(served("PK").get("x").unwrap().throughput.as_ref().unwrap().bytes, None);
+        assert_eq!(served("IR").get("x").unwrap().throughput.as_ref().unwrap().bytes, None);
         // What reports are checked against is the list as loaded.
         assert_eq!(c.global.get("x").unwrap().throughput, Some(x_asset));
     }
