@@ -96,19 +96,41 @@ fn chromium_binary() -> String {
 }
 
 impl Browser {
-    /// Starts a fresh `kind` browser that sees the network as `config` says.
+    /// Starts a fresh `kind` browser that sees the network as `config` says. A driver that
+    /// listens but does not answer the new-session request (a port taken by another process
+    /// between choosing and binding it, or a driver starved on a loaded machine) is given one
+    /// more try on a fresh port before the test fails.
     pub async fn start(kind: BrowserKind, config: BrowserConfig) -> Browser {
         let profile = tempfile::tempdir().expect("a temporary profile directory");
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match Browser::session(kind, &config, profile.path()).await {
+                Ok((client, driver, proxy)) => {
+                    return Browser { client, kind, _driver: driver, _proxy: proxy, _profile: profile }
+                }
+                Err(e) if tries < 2 => eprintln!("{}: {e}; trying once more on a fresh port", kind.name()),
+                Err(e) => panic!("the WebDriver server refused to start {}: {e}", kind.name()),
+            }
+        }
+    }
+
+    /// One driver on a fresh port and a session with it.
+    async fn session(
+        kind: BrowserKind,
+        config: &BrowserConfig,
+        profile: &std::path::Path,
+    ) -> Result<(Client, Driver, Option<ConnectProxy>), String> {
         let port = free_port();
         let (driver, caps, proxy) = match kind {
             BrowserKind::Chromium => {
                 let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
                 let missing = "`cargo xtask test` installs Debian's chromium and chromium-driver";
                 let driver = Driver::spawn(&program, &[format!("--port={port}")], port, missing).await;
-                (driver, chromium_capabilities(&config, profile.path()), None)
+                (driver, chromium_capabilities(config, profile), None)
             }
             BrowserKind::Firefox => {
-                let (proxy, caps) = crate::firefox::prepare(&config, profile.path()).await;
+                let (proxy, caps) = crate::firefox::prepare(config, profile).await;
                 let program = crate::firefox::geckodriver_binary();
                 let missing = "`cargo xtask test` installs geckodriver (cargo install) and firefox-esr";
                 let args = ["--host".to_string(), "127.0.0.1".into(), "--port".into(), port.to_string()];
@@ -120,8 +142,8 @@ impl Browser {
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .unwrap_or_else(|e| panic!("the WebDriver server refused to start {}: {e}", kind.name()));
-        Browser { client, kind, _driver: driver, _proxy: proxy, _profile: profile }
+            .map_err(|e| e.to_string())?;
+        Ok((client, driver, proxy))
     }
 
     pub async fn close(self) {
