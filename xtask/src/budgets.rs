@@ -19,10 +19,10 @@ use flate2::Compression;
 const WIDGET_BEFORE: u64 = 10_000;
 const WIDGET_AFTER: u64 = 100_000;
 const SELF_TEST_GOAL: u64 = 100_000;
-/// Today's self-test page (2026-11-30: 142,983 B, then 144,978 B with the crawl rule, learned
+/// Today's self-test page (2026-11-30: 142,983 B, then 144,628 B with the crawl rule, learned
 /// throughput sizes and per-run cache-busting of issue 9) with a little room; lower it as the
 /// page shrinks.
-const SELF_TEST_RATCHET: u64 = 145_300;
+const SELF_TEST_RATCHET: u64 = 144_900;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut z = GzEncoder::new(Vec::new(), Compression::best());
