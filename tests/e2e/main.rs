@@ -5,6 +5,30 @@
 //! Run with `cargo xtask test` (it builds the client with Trunk and installs the browsers first).
 #![cfg(not(target_arch = "wasm32"))]
 
+/// One `#[tokio::test]` per name and browser, in modules `chromium` and `firefox`, each calling
+/// the enclosing module's `run(browser, name)`.
+macro_rules! per_browser {
+    ($($name:ident),* $(,)?) => {
+        mod chromium {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::run(super::BrowserKind::Chromium, stringify!($name)).await;
+                }
+            )*
+        }
+
+        mod firefox {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::run(super::BrowserKind::Firefox, stringify!($name)).await;
+                }
+            )*
+        }
+    };
+}
+
 mod country_targets;
 mod dashboard;
 mod refuses_bad_list;

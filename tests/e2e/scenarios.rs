@@ -92,23 +92,7 @@ pub async fn run_and_check(kind: BrowserKind, scenario: &Scenario, world: &World
 /// without its tests.
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
-        mod chromium {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::run(super::BrowserKind::Chromium, stringify!($name)).await;
-                }
-            )*
-        }
-
-        mod firefox {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::run(super::BrowserKind::Firefox, stringify!($name)).await;
-                }
-            )*
-        }
+        per_browser!($($name),*);
 
         #[test]
         fn every_row_of_the_table_has_its_test() {

@@ -39,26 +39,4 @@ async fn run(kind: BrowserKind, name: &str) {
     world.close().await;
 }
 
-macro_rules! shipped {
-    ($($name:ident),* $(,)?) => {
-        mod chromium {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::run(super::BrowserKind::Chromium, stringify!($name)).await;
-                }
-            )*
-        }
-
-        mod firefox {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::run(super::BrowserKind::Firefox, stringify!($name)).await;
-                }
-            )*
-        }
-    };
-}
-
-shipped!(healthy, throttled, content_host_blackhole);
+per_browser!(healthy, throttled, content_host_blackhole);

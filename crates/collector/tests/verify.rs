@@ -302,43 +302,30 @@ async fn serve_learns_unknown_throughput_sizes_from_two_agreeing_fetches() {
 
 #[test]
 fn verify_options_need_verify_targets_and_bad_ones_are_named() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
-        .args(["serve", "--verify-roots", "/nonexistent.pem"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--verify-targets"), "{err}");
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--verify-targets", "--verify-roots", "/nonexistent.pem"])
-        .arg("--database")
-        .arg(dir.path().join("v.sqlite"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--verify-roots /nonexistent.pem"), "{err}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--verify-targets", "--verify-resolve", "nowhere"])
-        .arg("--database")
-        .arg(dir.path().join("v.sqlite"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--verify-resolve \"nowhere\"") && err.contains("HOST:PORT:ADDR"), "{err}");
-    // A period of zero would panic the repeating task (and a few seconds would hammer the
-    // platforms): refused at start, with the option named.
-    for (option, value) in [("--verify-every", "0s"), ("--verify-every", "30s"), ("--crowd-every", "0s")] {
+    // `serve` with `args` must refuse to start; what it said.
+    let refused = |args: &[&str]| -> String {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_vantage-collector"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--verify-targets", option, value])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .arg("--database")
             .arg(dir.path().join("v.sqlite"))
             .output()
             .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && err.contains(option) && err.contains("must be at least"), "{err}");
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(&["--verify-roots", "/nonexistent.pem"]);
+    assert!(err.contains("--verify-targets"), "{err}");
+    let err = refused(&["--verify-targets", "--verify-roots", "/nonexistent.pem"]);
+    assert!(err.contains("--verify-roots /nonexistent.pem"), "{err}");
+    let err = refused(&["--verify-targets", "--verify-resolve", "nowhere"]);
+    assert!(err.contains("--verify-resolve \"nowhere\"") && err.contains("HOST:PORT:ADDR"), "{err}");
+    // A period of zero would panic the repeating task (and a few seconds would hammer the
+    // platforms): refused at start, with the option named.
+    for (option, value) in [("--verify-every", "0s"), ("--verify-every", "30s"), ("--crowd-every", "0s")] {
+        let err = refused(&["--verify-targets", option, value]);
+        assert!(err.contains(option) && err.contains("must be at least"), "{err}");
     }
 }
 
