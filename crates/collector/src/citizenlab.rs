@@ -157,7 +157,8 @@ pub fn import(csv_text: &str, options: &Options, global: &TargetList) -> Result<
             notes.push(format!("line {line}: skipped {raw_url}: category {category:?} is not a category code"));
             continue;
         }
-        if url.scheme() == "http" {
+        let upgraded = url.scheme() == "http";
+        if upgraded {
             let _ = url.set_scheme("https");
         }
         let favicon = format!("{}/favicon.ico", url.origin().ascii_serialization());
@@ -183,7 +184,7 @@ pub fn import(csv_text: &str, options: &Options, global: &TargetList) -> Result<
             over_limit.push(line);
             continue;
         }
-        if raw_url.starts_with("http:") || raw_url.starts_with("HTTP:") {
+        if upgraded {
             notes.push(format!("line {line}: {raw_url} upgraded to https"));
         }
         let (display, _) = idna::domain_to_unicode(&host);

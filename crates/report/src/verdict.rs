@@ -239,7 +239,7 @@ pub struct Crawl {
     pub images: u32,
 }
 
-/// The platform's images crawl: at the median they took at least [`MIN_CRAWL_MS`] longer
+/// The platform's images crawl: at the lower median (of two loads, the faster) they took at least [`MIN_CRAWL_MS`] longer
 /// than its fetches took to answer (so a server slow to answer everything, the latency of a
 /// far path, is not counted), and that extra time is at least [`THROTTLE_FACTOR`] times what
 /// the controls' images took (so a slow connection, where every image crawls, is not
