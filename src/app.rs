@@ -4,8 +4,14 @@
 //! One file per part: [`language`] (the switcher), [`consent`] (what the test does, who sees
 //! it, the remembered choice), [`results`] (progress, summary, rows, meanings), [`bars`]
 //! (timings against the controls), [`share`] (download, copy), [`submit`] (sending, retries,
-//! beacon), [`crowd`] (what others see), [`dom`] (plain DOM for panels drawn whole). This file
-//! holds the run itself and wires the parts together.
+//! beacon), [`crowd`] (what others see), [`dom`] (the plain DOM calls everything is drawn
+//! with, and why there is no framework). This file holds the page's state, the run itself, and
+//! what each change redraws.
+//!
+//! Each part is built once as plain DOM and keeps the elements it changes; its words are
+//! [`I18n`] labels, rewritten when the language changes. A change of state calls the drawing
+//! of exactly the parts it touches: a target's progress redraws its row and the progress bar,
+//! the end of a run the rows, summary, meanings, sharing, submission and crowd.
 //!
 //! DOM hooks the tests rely on: `data-testid="consent"`, `"run"`, `"cancel"`, `"submit"`,
 //! `"submit-status"` (`data-state` idle/sending/sent/failed), `"summary"`, one row per target
@@ -21,34 +27,69 @@ mod results;
 mod share;
 mod submit;
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use futures::future::{abortable, AbortHandle};
-use leptos::html;
-use leptos::prelude::*;
-use leptos::task::spawn_local;
 use vantage_report::{Measurement, Report, Target, TargetList};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{Element, Node};
 
+use self::dom::{el, El};
 use crate::i18n::{self, Catalogue};
 use crate::{api, run};
 
-/// The current catalogue, shared by every part of the page through the context.
-#[derive(Clone, Copy)]
-pub struct I18n(RwSignal<Arc<Catalogue>>);
+/// The current catalogue, and every fixed text on the page that comes from it.
+pub struct I18n {
+    catalogue: RefCell<Arc<Catalogue>>,
+    /// Text nodes (attribute `None`) and attributes holding one message each.
+    labels: RefCell<Vec<(Node, &'static str, Option<&'static str>)>>,
+}
 
 impl I18n {
-    /// A message, tracked: the view re-renders when the language changes.
-    pub fn text(self, key: &str) -> String {
-        self.0.with(|c| c.text(key))
+    fn new() -> I18n {
+        I18n { catalogue: RefCell::new(Catalogue::english()), labels: RefCell::new(Vec::new()) }
     }
 
-    /// A message as a reactive text or attribute value, re-read when the language changes.
-    pub fn tr(self, key: &'static str) -> Signal<String> {
-        Signal::derive(move || self.text(key))
+    /// The current catalogue (cheap: shared).
+    pub fn get(&self) -> Arc<Catalogue> {
+        self.catalogue.borrow().clone()
     }
 
-    pub fn with<R>(self, f: impl FnOnce(&Catalogue) -> R) -> R {
-        self.0.with(|c| f(c))
+    pub fn text(&self, key: &str) -> String {
+        self.get().text(key)
+    }
+
+    /// Appends the message `key` to `e` as text that follows the language.
+    pub fn label(&self, e: El, key: &'static str) -> El {
+        let node = dom::text_node(&self.text(key));
+        if let Some(n) = &node {
+            self.labels.borrow_mut().push((n.clone(), key, None));
+        }
+        e.node(node.as_ref())
+    }
+
+    /// Sets attribute `name` of `e` to the message `key`, following the language.
+    pub fn attr(&self, e: El, name: &'static str, key: &'static str) -> El {
+        if let Some(element) = e.element() {
+            self.labels.borrow_mut().push((element.into(), key, Some(name)));
+        }
+        e.attr(name, &self.text(key))
+    }
+
+    /// Takes `catalogue` as the page's language and rewrites every label in it.
+    fn set(&self, catalogue: Arc<Catalogue>) {
+        for (node, key, attr) in self.labels.borrow().iter() {
+            let text = catalogue.text(key);
+            match (attr, node.dyn_ref::<Element>()) {
+                (Some(name), Some(e)) => {
+                    let _ = e.set_attribute(name, &text);
+                }
+                _ => node.set_text_content(Some(&text)),
+            }
+        }
+        *self.catalogue.borrow_mut() = catalogue;
     }
 }
 
@@ -65,13 +106,12 @@ pub enum Phase {
     Cancelled,
 }
 
-/// One target's row: updated through its own signal, so a progress event re-renders one row.
-#[derive(Clone)]
+/// One target's row in the current run.
 pub struct Row {
-    /// The run and the target's index: a new run gets new rows.
-    pub key: (u32, usize),
     pub target: Target,
-    pub phase: RwSignal<Phase>,
+    pub phase: Phase,
+    /// Its table row, once drawn.
+    pub tr: Option<Element>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,189 +133,297 @@ impl RunState {
     }
 }
 
-/// The whole self-test page.
-#[component]
-pub fn App() -> impl IntoView {
-    let i18n = I18n(RwSignal::new(Catalogue::english()));
-    provide_context(i18n);
-    // The list, once fetched: a plain signal filled by one task (a `LocalResource` would
-    // compile Leptos's async-derived machinery into the page for this one read).
-    let targets = RwSignal::new(None::<Result<TargetList, String>>);
-    spawn_local(async move { targets.set(Some(api::fetch_targets().await)) });
-    let consent = RwSignal::new(false);
-    let rows = RwSignal::new(Vec::<Row>::new());
-    let run_state = RwSignal::new(RunState::Idle);
-    let report = RwSignal::new(None::<Report>);
-    let run_no = StoredValue::new(0u32);
-    let abort = StoredValue::new(None::<AbortHandle>);
-    let run_button = NodeRef::<html::Button>::new();
-    let cancel_button = NodeRef::<html::Button>::new();
-    let results_heading = NodeRef::<html::H2>::new();
+/// The run as the page shows it.
+pub struct RunView {
+    pub state: RunState,
+    pub rows: Vec<Row>,
+    /// The finished run's report: what is shared and submitted.
+    pub report: Option<Report>,
+    /// Counts runs: a finished run that was cancelled in the meantime stands down.
+    number: u32,
+    abort: Option<AbortHandle>,
+}
 
-    // The document speaks the catalogue's language, in its direction.
-    Effect::new(move || {
-        let (lang, dir, title) = i18n.with(|c| (c.lang(), c.dir(), c.text("app.title")));
+/// The whole self-test page.
+pub struct Page {
+    pub i18n: I18n,
+    /// The list, once fetched.
+    targets: RefCell<Option<Result<TargetList, String>>>,
+    pub run: RefCell<RunView>,
+    language: language::Switcher,
+    consent: consent::Consent,
+    results: results::Results,
+    crowd: crowd::Crowd,
+    submit: submit::Submit,
+    /// The page's own top-level elements.
+    roots: Vec<Element>,
+    targets_status: Element,
+    run_button: Element,
+    cancel_button: Element,
+}
+
+/// Builds the page into `parent` and starts it: the target list is fetched, the language
+/// loaded, and nothing is measured before the visitor ticks consent and clicks.
+pub fn mount(parent: &Element) -> &'static Page {
+    let i18n = I18n::new();
+    let (language, language_el) = language::Switcher::build(&i18n);
+    let (consent, consent_el) = consent::Consent::build(&i18n);
+    let (results, results_el) = results::Results::build(&i18n);
+    let (crowd, crowd_el) = crowd::Crowd::build();
+    let (submit, submit_el) = submit::Submit::build(&i18n);
+    let (mut targets_status, mut run_button, mut cancel_button) = (None, None, None);
+    let actions = el("div")
+        .attr("class", "actions")
+        .child(el("button").attr("class", "run").attr("data-testid", "run").keep(&mut run_button));
+    let cancel = i18n.label(el("button").attr("class", "cancel secondary").attr("data-testid", "cancel"), "run.cancel");
+    let _ = cancel.keep(&mut cancel_button);
+    let header = el("header").attr("class", "top").child(language_el);
+    let main = el("main")
+        .attr("class", "vantage")
+        .child(i18n.label(el("h1"), "app.title"))
+        .child(i18n.label(el("p").attr("class", "lead"), "app.lead"))
+        .child(el("div").attr("class", "targets-status-host").keep(&mut targets_status))
+        .child(consent_el)
+        .child(actions)
+        .child(results_el)
+        .child(crowd_el)
+        .child(submit_el);
+    let roots: Vec<Element> = [header.element(), main.element()].into_iter().flatten().collect();
+    for r in &roots {
+        let _ = parent.append_with_node_1(r);
+    }
+    let spare = || el("span").element().unwrap_or_else(|| parent.clone());
+    // The page lives as long as the document: its listeners and tasks hold it for good.
+    let page: &'static Page = Box::leak(Box::new(Page {
+        i18n,
+        targets: RefCell::new(None),
+        run: RefCell::new(RunView { state: RunState::Idle, rows: Vec::new(), report: None, number: 0, abort: None }),
+        language,
+        consent,
+        results,
+        crowd,
+        submit,
+        roots,
+        targets_status: targets_status.unwrap_or_else(spare),
+        run_button: run_button.unwrap_or_else(spare),
+        cancel_button: cancel_button.unwrap_or_else(spare),
+    }));
+    dom::on(&page.run_button, "click", Box::new(move |_| page.start()));
+    dom::on(&page.cancel_button, "click", Box::new(move |_| page.cancel()));
+    page.language.wire(page);
+    page.consent.wire(page);
+    page.results.wire(page);
+    page.submit.wire(page);
+    page.draw_all();
+    spawn_local(async move {
+        let list = api::fetch_targets().await;
+        *page.targets.borrow_mut() = Some(list);
+        page.draw_targets_status();
+        page.draw_controls();
+    });
+    page
+}
+
+impl Page {
+    /// Takes the page out of the document (its state stays until the document goes).
+    pub fn unmount(&self) {
+        for r in &self.roots {
+            r.remove();
+        }
+    }
+
+    /// Everything that depends on the language or on the state, drawn afresh.
+    fn draw_all(&'static self) {
+        let c = self.i18n.get();
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
             if let Some(root) = doc.document_element() {
-                let _ = root.set_attribute("lang", lang);
-                let _ = root.set_attribute("dir", dir);
+                let _ = root.set_attribute("lang", c.lang());
+                let _ = root.set_attribute("dir", c.dir());
             }
-            doc.set_title(&title);
+            doc.set_title(&c.text("app.title"));
         }
-    });
+        self.draw_language();
+        self.draw_targets_status();
+        self.draw_controls();
+        self.draw_results();
+        self.draw_table();
+        self.draw_after_run();
+        self.draw_crowd();
+        self.draw_submit();
+    }
 
-    let list_ready = move || targets.with(|t| matches!(t, Some(Ok(_))));
-    let start = move |list: TargetList| {
+    /// The page in `catalogue`'s language.
+    pub(crate) fn set_language(&'static self, catalogue: Arc<Catalogue>) {
+        self.i18n.set(catalogue);
+        self.draw_all();
+    }
+
+    /// Shows that the list is loading, or why it could not be used.
+    fn draw_targets_status(&self) {
+        let c = self.i18n.get();
+        let status = match &*self.targets.borrow() {
+            None => Some(el("p").attr("class", "status").text(&c.text("targets.loading"))),
+            Some(Err(e)) => Some(
+                el("p")
+                    .attr("class", "status error")
+                    .attr("role", "alert")
+                    .text(&c.fmt("targets.failed", &[("error", e)])),
+            ),
+            Some(Ok(_)) => None,
+        };
+        dom::draw(&self.targets_status, status.map(|p| p.attr("data-testid", "targets-status")));
+    }
+
+    /// The run button (enabled with consent and a list, worded for the state) and the cancel
+    /// button, which exists only during a run.
+    fn draw_controls(&self) {
+        let c = self.i18n.get();
+        let state = self.run.borrow().state;
+        let running = state == RunState::Running;
+        let ready = matches!(&*self.targets.borrow(), Some(Ok(_)));
+        dom::flag(&self.run_button, "disabled", !self.consent.given() || !ready || running);
+        let label = match state {
+            RunState::Running => "run.running",
+            RunState::Done | RunState::Cancelled => "run.again",
+            RunState::Idle => "run.start",
+        };
+        self.run_button.set_text_content(Some(&c.text(label)));
+        dom::show_after(&self.run_button, &self.cancel_button, running);
+    }
+
+    /// Starts a run. Nothing is measured before this click, and only with consent given.
+    fn start(&'static self) {
+        let list = match &*self.targets.borrow() {
+            Some(Ok(list)) if self.consent.given() && self.run.borrow().state != RunState::Running => list.clone(),
+            _ => return,
+        };
         let plan = run::Plan::default();
-        run_no.update_value(|n| *n += 1);
-        let n = run_no.get_value();
-        let handles: Vec<Row> = list
-            .targets
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Row {
-                key: (n, i),
-                target: t.clone(),
-                phase: RwSignal::new(Phase::Measuring { done: 0, planned: plan.planned(t) }),
-            })
-            .collect();
-        rows.set(handles.clone());
-        report.set(None);
-        run_state.set(RunState::Running);
+        let number = {
+            let mut run = self.run.borrow_mut();
+            run.number += 1;
+            run.state = RunState::Running;
+            run.report = None;
+            run.rows = list
+                .targets
+                .iter()
+                .map(|t| Row {
+                    target: t.clone(),
+                    phase: Phase::Measuring { done: 0, planned: plan.planned(t) },
+                    tr: None,
+                })
+                .collect();
+            run.number
+        };
+        self.draw_controls();
+        self.draw_results();
+        self.draw_table();
+        self.draw_after_run();
+        self.new_report();
+        // Keyboard users land on the cancel button when a run starts.
+        if let Some(b) = self.cancel_button.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = b.focus();
+        }
         let (measured, handle) = abortable(async move {
-            let progress = {
-                let handles = handles.clone();
-                move |p: run::Progress| {
-                    if let Some(row) = handles.get(p.target) {
-                        row.phase.set(if p.finished {
-                            Phase::Measured
-                        } else {
-                            Phase::Measuring { done: p.done, planned: p.planned }
-                        });
-                    }
+            let progress = move |p: run::Progress| {
+                let phase =
+                    if p.finished { Phase::Measured } else { Phase::Measuring { done: p.done, planned: p.planned } };
+                if let Some(row) = self.run.borrow_mut().rows.get_mut(p.target) {
+                    row.phase = phase;
                 }
+                self.draw_row(p.target);
+                self.draw_progress();
             };
-            let r = run::run(&list, plan, progress).await;
-            for (row, m) in handles.iter().zip(&r.measurements) {
-                row.phase.set(Phase::Done(m.clone()));
-            }
-            r
+            run::run(&list, plan, progress).await
         });
-        abort.set_value(Some(handle));
+        self.run.borrow_mut().abort = Some(handle);
         // Dropping the run's future (on cancel) drops every pending probe, and each probe
         // aborts its fetch or clears its image as it goes.
         spawn_local(async move {
-            if let Ok(r) = measured.await {
-                report.set(Some(r));
-                run_state.set(RunState::Done);
-                if let Some(h) = results_heading.get_untracked() {
-                    let _ = h.focus();
+            let Ok(report) = measured.await else { return };
+            {
+                let mut run = self.run.borrow_mut();
+                if run.number != number || run.state != RunState::Running {
+                    return;
                 }
+                for (row, m) in run.rows.iter_mut().zip(&report.measurements) {
+                    row.phase = Phase::Done(m.clone());
+                }
+                run.report = Some(report);
+                run.state = RunState::Done;
+                run.abort = None;
             }
+            self.draw_controls();
+            self.draw_results();
+            for i in 0..self.run.borrow().rows.len() {
+                self.draw_row(i);
+            }
+            self.draw_after_run();
+            self.new_report();
+            self.results.focus_heading();
         });
-    };
-    let on_run = move |_| {
-        // Nothing is measured before this click, and only with consent given.
-        if let (true, Some(Ok(list))) = (consent.get_untracked(), targets.get_untracked()) {
-            start(list);
-        }
-    };
-    let on_cancel = move |_| {
-        if let Some(h) = abort.get_value() {
-            h.abort();
-        }
-        if run_state.get_untracked() == RunState::Running {
-            run_state.set(RunState::Cancelled);
-            for row in rows.get_untracked() {
-                if !matches!(row.phase.get_untracked(), Phase::Done(_)) {
-                    row.phase.set(Phase::Cancelled);
-                }
-            }
-        }
-        if let Some(b) = run_button.get_untracked() {
-            let _ = b.focus();
-        }
-    };
-    // Keyboard users land on the cancel button when a run starts.
-    Effect::new(move || {
-        if let Some(b) = cancel_button.get() {
-            let _ = b.focus();
-        }
-    });
-    let running = move || run_state.get() == RunState::Running;
-
-    view! {
-        <header class="top">
-            <language::Switcher i18n/>
-        </header>
-        <main class="vantage">
-            <h1>{i18n.tr("app.title")}</h1>
-            <p class="lead">{i18n.tr("app.lead")}</p>
-            <TargetListStatus targets/>
-            <consent::Consent consent/>
-            <div class="actions">
-                <button
-                    class="run"
-                    data-testid="run"
-                    node_ref=run_button
-                    disabled=Signal::derive(move || !consent.get() || !list_ready() || running())
-                    on:click=on_run
-                >
-                    {Signal::derive(move || match run_state.get() {
-                        RunState::Running => i18n.text("run.running"),
-                        RunState::Done | RunState::Cancelled => i18n.text("run.again"),
-                        RunState::Idle => i18n.text("run.start"),
-                    })}
-                </button>
-                <Show when=running>
-                    <button class="cancel secondary" data-testid="cancel" node_ref=cancel_button on:click=on_cancel>
-                        {i18n.tr("run.cancel")}
-                    </button>
-                </Show>
-            </div>
-            <results::Results rows run_state report heading=results_heading/>
-            <crowd::Crowd rows report/>
-            <submit::Submit report/>
-        </main>
     }
-}
 
-/// Shows that the list is loading, or why it could not be used (plain DOM, [`dom`]).
-#[component]
-fn TargetListStatus(targets: RwSignal<Option<Result<TargetList, String>>>) -> impl IntoView {
-    let i18n = expect_context::<I18n>();
-    let host = NodeRef::<html::Div>::new();
-    Effect::new(move || {
-        let Some(host) = host.get() else { return };
-        let status = targets.with(|t| match t {
-            None => Some(dom::el("p").attr("class", "status").text(&i18n.text("targets.loading"))),
-            Some(Err(e)) => Some(
-                dom::el("p")
-                    .attr("class", "status error")
-                    .attr("role", "alert")
-                    .text(&i18n.with(|c| c.fmt("targets.failed", &[("error", e)]))),
-            ),
-            Some(Ok(_)) => None,
-        });
-        dom::draw(&host, status.map(|p| p.attr("data-testid", "targets-status")));
-    });
-    view! { <div class="targets-status-host" node_ref=host></div> }
-}
-
-/// The catalogue for the page's language, loaded once at start.
-pub(crate) fn load_language(
-    i18n: I18n,
-    language: &'static i18n::Language,
-    failed: RwSignal<bool>,
-    busy: RwSignal<bool>,
-) {
-    busy.set(true);
-    failed.set(false);
-    spawn_local(async move {
-        match i18n::load(language).await {
-            Ok(c) => i18n.0.set(c),
-            Err(_) => failed.set(true),
+    fn cancel(&'static self) {
+        let was_running = {
+            let mut run = self.run.borrow_mut();
+            if let Some(h) = run.abort.take() {
+                h.abort();
+            }
+            let was_running = run.state == RunState::Running;
+            if was_running {
+                run.state = RunState::Cancelled;
+                for row in run.rows.iter_mut().filter(|r| !matches!(r.phase, Phase::Done(_))) {
+                    row.phase = Phase::Cancelled;
+                }
+            }
+            was_running
+        };
+        if was_running {
+            self.draw_controls();
+            self.draw_results();
+            for i in 0..self.run.borrow().rows.len() {
+                self.draw_row(i);
+            }
         }
-        busy.set(false);
-    });
+        if let Some(b) = self.run_button.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = b.focus();
+        }
+    }
+
+    /// A new run, or none: submission starts afresh, and the crowd is asked anew once a run
+    /// has finished (never before).
+    fn new_report(&'static self) {
+        self.submit.reset();
+        self.draw_submit();
+        self.crowd.clear();
+        self.draw_crowd();
+        if self.run.borrow().report.is_some() {
+            let number = self.run.borrow().number;
+            spawn_local(async move {
+                let nearby = api::nearby().await.ok();
+                if self.run.borrow().number == number {
+                    self.crowd.set(nearby);
+                    self.draw_crowd();
+                }
+            });
+        }
+    }
+
+    /// The catalogue of `language`, loaded (the switcher shows that it is loading or failed).
+    pub(crate) fn load_language(&'static self, language: &'static i18n::Language) {
+        self.language.loading(true, false);
+        self.draw_language();
+        spawn_local(async move {
+            match i18n::load(language).await {
+                Ok(c) => {
+                    self.language.loading(false, false);
+                    self.set_language(c);
+                }
+                Err(_) => {
+                    self.language.loading(false, true);
+                    self.draw_language();
+                }
+            }
+        });
+    }
 }

@@ -1,5 +1,7 @@
-//! Entry point of the self-test page: mounts the app, nothing else.
+//! Entry point of the self-test page: mounts the page, nothing else.
 
 fn main() {
-    leptos::mount::mount_to_body(vantage::app::App);
+    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        vantage::app::mount(&body);
+    }
 }

@@ -318,7 +318,7 @@ fn query(selector: &str) -> Option<web_sys::Element> {
 #[wasm_bindgen_test]
 async fn the_page_waits_for_consent_and_explains_a_missing_target_list() {
     let body: web_sys::HtmlElement = web_sys::window().unwrap().document().unwrap().body().unwrap();
-    let _page = leptos::mount::mount_to(body, vantage::app::App);
+    let page = vantage::app::mount(&body);
     let run: web_sys::HtmlButtonElement = query(r#"[data-testid="run"]"#).expect("run button").unchecked_into();
     let consent: web_sys::HtmlInputElement = query(r#"[data-testid="consent"]"#).expect("consent box").unchecked_into();
     assert!(!consent.checked(), "consent is never pre-ticked");
@@ -339,6 +339,7 @@ async fn the_page_waits_for_consent_and_explains_a_missing_target_list() {
     consent.click();
     assert!(consent.checked());
     assert!(run.disabled(), "still no run without a valid target list");
+    page.unmount();
 }
 
 fn storage() -> web_sys::Storage {
@@ -353,7 +354,7 @@ async fn settle() {
 async fn consent_is_remembered_only_when_asked_and_only_in_this_browser() {
     storage().clear().unwrap();
     let body: web_sys::HtmlElement = web_sys::window().unwrap().document().unwrap().body().unwrap();
-    let page = leptos::mount::mount_to(body.clone(), vantage::app::App);
+    let page = vantage::app::mount(&body);
     let consent: web_sys::HtmlInputElement = query(r#"[data-testid="consent"]"#).unwrap().unchecked_into();
     let remember: web_sys::HtmlInputElement = query(r#"[data-testid="remember"]"#).unwrap().unchecked_into();
     assert!(!remember.checked(), "remembering is never pre-ticked");
@@ -364,10 +365,10 @@ async fn consent_is_remembered_only_when_asked_and_only_in_this_browser() {
     settle().await;
     assert_eq!(storage().get_item("vantage.consent").unwrap().as_deref(), Some("v1"));
     assert_eq!(storage().length().unwrap(), 1, "one key, nothing else");
-    drop(page);
+    page.unmount();
 
     // A later visit finds the choice, and can forget it.
-    let page = leptos::mount::mount_to(body, vantage::app::App);
+    let page = vantage::app::mount(&body);
     settle().await;
     let consent: web_sys::HtmlInputElement = query(r#"[data-testid="consent"]"#).unwrap().unchecked_into();
     assert!(consent.checked(), "the remembered choice is applied");
@@ -376,7 +377,7 @@ async fn consent_is_remembered_only_when_asked_and_only_in_this_browser() {
     settle().await;
     assert!(!consent.checked());
     assert_eq!(storage().length().unwrap(), 0, "forgetting removes it");
-    drop(page);
+    page.unmount();
 }
 
 #[wasm_bindgen_test]

@@ -4,9 +4,12 @@
 //! The choice is remembered only if the visitor asks, and only in this browser's
 //! `localStorage` (one key, [`KEY`]); unticking either box or "Forget my choice" removes it.
 
-use leptos::prelude::*;
+use std::cell::Cell;
 
-use super::I18n;
+use web_sys::Element;
+
+use super::dom::{self, el, El};
+use super::{I18n, Page};
 
 /// The one thing the page ever stores, and only when asked to.
 pub const KEY: &str = "vantage.consent";
@@ -27,59 +30,113 @@ fn remember(yes: bool) {
     }
 }
 
-#[component]
-pub fn Consent(consent: RwSignal<bool>) -> impl IntoView {
-    let i18n = expect_context::<I18n>();
-    let was_remembered = remembered();
-    let keep = RwSignal::new(was_remembered);
-    if was_remembered {
-        consent.set(true);
+fn checked(e: &Element) -> bool {
+    js_sys::Reflect::get(e, &"checked".into()).is_ok_and(|v| v.is_truthy())
+}
+
+fn set_checked(e: &Element, on: bool) {
+    let _ = js_sys::Reflect::set(e, &"checked".into(), &on.into());
+}
+
+pub struct Consent {
+    given: Cell<bool>,
+    keep: Cell<bool>,
+    was_remembered: bool,
+    heading: Option<Element>,
+    note: Option<Element>,
+    forget: Option<Element>,
+    agree: Option<Element>,
+    remember: Option<Element>,
+}
+
+impl Consent {
+    pub fn build(i18n: &I18n) -> (Consent, El) {
+        let was_remembered = remembered();
+        let (mut heading, mut note, mut forget, mut agree, mut remember) = (None, None, None, None, None);
+        let forget_button =
+            i18n.label(el("button").attr("class", "link").attr("data-testid", "forget"), "consent.forget");
+        let _ = i18n
+            .label(el("p").attr("class", "remembered"), "consent.remembered")
+            .text(" ")
+            .child(forget_button.keep(&mut forget))
+            .keep(&mut note);
+        let details = el("details")
+            .child(i18n.label(el("summary"), "consent.details"))
+            .child(i18n.label(el("p"), "consent.what"))
+            .child(i18n.label(el("p").attr("class", "risk"), "consent.observer"))
+            .child(i18n.label(el("p"), "consent.kept"))
+            .child(el("p").child(
+                i18n.label(el("a").attr("href", "/static/privacy.html").attr("hreflang", "en"), "consent.privacy"),
+            ));
+        let details = if was_remembered { details } else { details.attr("open", "") };
+        let check = |testid: &str, class: &str, key: &'static str, keep: &mut Option<Element>| {
+            el("label")
+                .attr("class", class)
+                .child(el("input").attr("type", "checkbox").attr("data-testid", testid).keep(keep))
+                .child(i18n.label(el("span"), key))
+        };
+        let view = el("section")
+            .attr("class", "consent-section")
+            .attr("aria-labelledby", "consent-heading")
+            .child(i18n.label(el("h2").attr("id", "consent-heading"), "consent.heading").keep(&mut heading))
+            .child(details)
+            .child(check("consent", "check consent", "consent.agree", &mut agree))
+            .child(check("remember", "check remember", "consent.remember", &mut remember));
+        let consent = Consent {
+            given: Cell::new(was_remembered),
+            keep: Cell::new(was_remembered),
+            was_remembered,
+            heading,
+            note,
+            forget,
+            agree,
+            remember,
+        };
+        (consent, view)
     }
-    // Stored exactly while both boxes are ticked.
-    Effect::new(move || remember(consent.get() && keep.get()));
-    let forget = move |_| {
-        keep.set(false);
-        consent.set(false);
-    };
-    view! {
-        <section class="consent-section" aria-labelledby="consent-heading">
-            <h2 id="consent-heading">{i18n.tr("consent.heading")}</h2>
-            <Show when=move || was_remembered && keep.get()>
-                <p class="remembered">
-                    {i18n.tr("consent.remembered")}
-                    " "
-                    <button class="link" data-testid="forget" on:click=forget>
-                        {i18n.tr("consent.forget")}
-                    </button>
-                </p>
-            </Show>
-            <details open=!was_remembered>
-                <summary>{i18n.tr("consent.details")}</summary>
-                <p>{i18n.tr("consent.what")}</p>
-                <p class="risk">{i18n.tr("consent.observer")}</p>
-                <p>{i18n.tr("consent.kept")}</p>
-                <p>
-                    <a href="/static/privacy.html" hreflang="en">{i18n.tr("consent.privacy")}</a>
-                </p>
-            </details>
-            <label class="check consent">
-                <input
-                    type="checkbox"
-                    data-testid="consent"
-                    prop:checked=consent
-                    on:change=move |ev| consent.set(event_target_checked(&ev))
-                />
-                <span>{i18n.tr("consent.agree")}</span>
-            </label>
-            <label class="check remember">
-                <input
-                    type="checkbox"
-                    data-testid="remember"
-                    prop:checked=keep
-                    on:change=move |ev| keep.set(event_target_checked(&ev))
-                />
-                <span>{i18n.tr("consent.remember")}</span>
-            </label>
-        </section>
+
+    /// Whether the visitor has agreed to this run.
+    pub fn given(&self) -> bool {
+        self.given.get()
+    }
+
+    pub fn wire(&self, page: &'static Page) {
+        let boxes = [(&self.agree, &self.given), (&self.remember, &self.keep)];
+        for (i, (input, _)) in boxes.into_iter().enumerate() {
+            let Some(input) = input else { continue };
+            let on_change = move |_| {
+                let c = &page.consent;
+                let (input, value) = if i == 0 { (&c.agree, &c.given) } else { (&c.remember, &c.keep) };
+                value.set(input.as_ref().is_some_and(checked));
+                page.consent_changed();
+            };
+            dom::on(input, "change", Box::new(on_change));
+        }
+        if let Some(forget) = &self.forget {
+            let on_forget = move |_| {
+                page.consent.keep.set(false);
+                page.consent.given.set(false);
+                page.consent_changed();
+            };
+            dom::on(forget, "click", Box::new(on_forget));
+        }
+        page.consent_changed();
+    }
+}
+
+impl Page {
+    /// Stores the choice exactly while both boxes are ticked, and redraws what depends on it.
+    fn consent_changed(&self) {
+        let c = &self.consent;
+        remember(c.given.get() && c.keep.get());
+        for (input, value) in [(&c.agree, &c.given), (&c.remember, &c.keep)] {
+            if let Some(input) = input {
+                set_checked(input, value.get());
+            }
+        }
+        if let (Some(heading), Some(note)) = (&c.heading, &c.note) {
+            dom::show_after(heading, note, c.was_remembered && c.keep.get());
+        }
+        self.draw_controls();
     }
 }

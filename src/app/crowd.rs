@@ -4,13 +4,14 @@
 //! only; cells under the collector's threshold never arrive) after the run, never before.
 //! Drawn as plain DOM ([`dom`]): it is redrawn whole whenever it changes.
 
-use leptos::html;
-use leptos::prelude::*;
+use std::cell::RefCell;
+
 use vantage_report::Report;
+use web_sys::Element;
 
 use super::dom::{self, el, El};
-use super::{I18n, Row};
-use crate::api::{self, Nearby, NearbyCell};
+use super::{Page, Row};
+use crate::api::{Nearby, NearbyCell};
 use crate::i18n::{format, words, Catalogue};
 
 fn share(c: &Catalogue, cell: Option<&NearbyCell>) -> String {
@@ -53,41 +54,52 @@ fn table(c: &Catalogue, nearby: &Nearby, rows: &[Row], report: &Report, section:
         .child(el("table").attr("class", "crowd-table").child(el("thead").child(head)).child(body))
 }
 
-#[component]
-pub fn Crowd(rows: RwSignal<Vec<Row>>, report: RwSignal<Option<Report>>) -> impl IntoView {
-    let i18n = expect_context::<I18n>();
-    // Asked once per finished run; nothing is asked while no run has finished.
-    let nearby = RwSignal::new(None::<Nearby>);
-    Effect::new(move || {
-        nearby.set(None);
-        if report.with(Option::is_some) {
-            leptos::task::spawn_local(async move { nearby.set(api::nearby().await.ok()) });
-        }
-    });
-    let host = NodeRef::<html::Div>::new();
-    Effect::new(move || {
-        let Some(host) = host.get() else { return };
-        let content = nearby.with(|nearby| {
-            let nearby = nearby.as_ref()?;
-            let known =
-                nearby.country.is_some() && !(nearby.country_cells.is_empty() && nearby.network_cells.is_empty());
-            report.with(|r| {
-                let r = r.as_ref()?;
-                Some(i18n.with(|c| {
-                    let section = el("section")
-                        .attr("class", "crowd")
-                        .attr("data-testid", "crowd")
-                        .attr("data-state", if known { "known" } else { "none" })
-                        .child(el("h2").text(&c.text("crowd.title")));
-                    if known {
-                        rows.with(|rows| table(c, nearby, rows, r, section))
-                    } else {
-                        section.child(el("p").text(&c.text("crowd.none")))
-                    }
-                }))
-            })
-        });
-        dom::draw(&host, content);
-    });
-    view! { <div class="crowd-host" node_ref=host></div> }
+/// The crowd's answer for the last finished run, and where it is drawn.
+pub struct Crowd {
+    host: Option<Element>,
+    nearby: RefCell<Option<Nearby>>,
+}
+
+impl Crowd {
+    pub fn build() -> (Crowd, El) {
+        let mut host = None;
+        let view = el("div").attr("class", "crowd-host").keep(&mut host);
+        (Crowd { host, nearby: RefCell::new(None) }, view)
+    }
+
+    pub fn clear(&self) {
+        *self.nearby.borrow_mut() = None;
+    }
+
+    pub fn set(&self, nearby: Option<Nearby>) {
+        *self.nearby.borrow_mut() = nearby;
+    }
+}
+
+impl Page {
+    /// What others see, beside the finished run's verdicts (nothing before the crowd answered).
+    pub(super) fn draw_crowd(&self) {
+        let Some(host) = &self.crowd.host else { return };
+        let c = self.i18n.get();
+        let run = self.run.borrow();
+        let nearby = self.crowd.nearby.borrow();
+        let content = match (&*nearby, &run.report) {
+            (Some(nearby), Some(report)) => {
+                let known =
+                    nearby.country.is_some() && !(nearby.country_cells.is_empty() && nearby.network_cells.is_empty());
+                let section = el("section")
+                    .attr("class", "crowd")
+                    .attr("data-testid", "crowd")
+                    .attr("data-state", if known { "known" } else { "none" })
+                    .child(el("h2").text(&c.text("crowd.title")));
+                Some(if known {
+                    table(&c, nearby, &run.rows, report, section)
+                } else {
+                    section.child(el("p").text(&c.text("crowd.none")))
+                })
+            }
+            _ => None,
+        };
+        dom::draw(host, content);
+    }
 }

@@ -1,20 +1,25 @@
-//! Plain DOM for the parts drawn whole from data and redrawn whole when it changes (the
-//! target list's status, the results table, its rows and bars, "what others see", what the
-//! verdicts mean): a few shared, non-generic
-//! calls instead of Leptos's typed views, whose build, rebuild and drop code is generated per
-//! view (the two panels alone cost the page about 11 KB gzip as views). Text goes in as text
+//! Plain DOM: the few shared, non-generic calls the page is drawn with. Text goes in as text
 //! nodes, never as HTML.
 //!
-//! A part is drawn by an effect into its host element (with a `NodeRef`), so it follows its
-//! signals (and the language) as a view would.
+//! Why no framework: the self-test page must arrive in under 100 KB gzip (DESIGN.md), and a
+//! framework's reactive runtime and renderer were about 60 KB of the 145 KB the page weighed
+//! with Leptos. The page's state is small and its changes are few and known (a run starts, a
+//! target progresses, the run ends, the language changes, a submission moves on), so each
+//! change calls the drawing of the parts it touches ([`super::Page`]).
 
-use web_sys::Element;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, Event, EventTarget, Node};
 
 /// An element being built; every call does nothing if the document is gone.
 pub struct El(Option<Element>);
 
+fn document() -> Option<web_sys::Document> {
+    web_sys::window()?.document()
+}
+
 fn create(namespace: Option<&str>, tag: &str) -> El {
-    El(web_sys::window().and_then(|w| w.document()).and_then(|d| d.create_element_ns(namespace, tag).ok()))
+    El(document().and_then(|d| d.create_element_ns(namespace, tag).ok()))
 }
 
 /// An HTML element.
@@ -25,6 +30,11 @@ pub fn el(tag: &str) -> El {
 /// An SVG element.
 pub fn svg(tag: &str) -> El {
     create(Some("http://www.w3.org/2000/svg"), tag)
+}
+
+/// A text node holding `text`.
+pub fn text_node(text: &str) -> Option<Node> {
+    Some(document()?.create_text_node(text).into())
 }
 
 impl El {
@@ -43,7 +53,7 @@ impl El {
         self
     }
 
-    /// The element itself, to draw into later.
+    /// The element itself, to draw into or change later.
     pub fn element(&self) -> Option<Element> {
         self.0.clone()
     }
@@ -54,6 +64,20 @@ impl El {
         }
         self
     }
+
+    /// Appends `node` (an element kept elsewhere, or a text node).
+    pub fn node(self, node: Option<&Node>) -> El {
+        if let (Some(e), Some(n)) = (&self.0, node) {
+            let _ = e.append_with_node_1(n);
+        }
+        self
+    }
+
+    /// Hands the element to `keep` (to be changed later) and goes on building.
+    pub fn keep(self, keep: &mut Option<Element>) -> El {
+        *keep = self.0.clone();
+        self
+    }
 }
 
 /// Draws `content` as `host`'s children, in place of what was there.
@@ -62,4 +86,27 @@ pub fn draw(host: &Element, content: impl IntoIterator<Item = El>) {
     for c in content.into_iter().filter_map(|c| c.0) {
         let _ = host.append_with_node_1(&c);
     }
+}
+
+/// Calls `handler` on every `event` at `target`, for the page's whole life.
+pub fn on(target: &EventTarget, event: &str, handler: Box<dyn FnMut(Event)>) {
+    let closure = Closure::wrap(handler);
+    let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    // The page's listeners live as long as the page: nothing is ever detached.
+    closure.forget();
+}
+
+/// Shows `child` right after `anchor`, or takes it out of the document (a part that exists
+/// only in some states, as the cancel button exists only during a run).
+pub fn show_after(anchor: &Element, child: &Element, shown: bool) {
+    if !shown {
+        child.remove();
+    } else if !child.is_connected() {
+        let _ = anchor.after_with_node_1(child);
+    }
+}
+
+/// Sets or removes a boolean attribute such as `disabled` or `open`.
+pub fn flag(e: &Element, name: &str, on: bool) {
+    let _ = if on { e.set_attribute(name, "") } else { e.remove_attribute(name) };
 }

@@ -1,11 +1,15 @@
 //! Taking the result away: the whole report as a JSON file, or a short text to share that
 //! names no report, browser or person.
 
-use leptos::prelude::*;
+use std::cell::Cell;
+
 use vantage_report::Report;
 use wasm_bindgen::JsCast;
+use web_sys::Element;
 
-use super::I18n;
+use super::dom::{self, el};
+use super::{I18n, Page};
+use crate::i18n::Catalogue;
 use crate::{api, i18n::words};
 
 /// Offers `text` as a file named `name` for download.
@@ -44,49 +48,97 @@ enum Copied {
     Failed,
 }
 
-#[component]
-pub fn Share(report: Report, names: Vec<(String, String)>) -> impl IntoView {
-    let i18n = expect_context::<I18n>();
-    let copied = RwSignal::new(Copied::Not);
-    let text = {
-        let report = report.clone();
-        Signal::derive(move || {
-            i18n.with(|c| words::share_text(c, &report.measurement_start_time, &report.measurements, &names))
-        })
-    };
-    let on_download = move |_| {
-        let minute: String = report.measurement_start_time.chars().take(16).filter(|c| *c != ':').collect();
-        download(&format!("vantage-{minute}.json"), &api::report_json(&report));
-    };
-    let on_copy = move |_| {
-        let t = text.get_untracked();
-        leptos::task::spawn_local(async move { copied.set(if copy(&t).await { Copied::Yes } else { Copied::Failed }) });
-    };
-    view! {
-        <div class="share">
-            <button class="secondary" data-testid="download" on:click=on_download>
-                {i18n.tr("actions.download")}
-            </button>
-            <button class="secondary" data-testid="copy" on:click=on_copy>
-                {i18n.tr("actions.copy")}
-            </button>
-            <p class="share-status" role="status">
-                {Signal::derive(move || match copied.get() {
-                    Copied::Not => String::new(),
-                    Copied::Yes => i18n.text("actions.copied"),
-                    Copied::Failed => i18n.text("actions.copy_failed"),
-                })}
-            </p>
-            <details open=Signal::derive(move || copied.get() == Copied::Failed)>
-                <summary>{i18n.tr("actions.share_text")}</summary>
-                <textarea
-                    readonly
-                    rows="8"
-                    data-testid="share-text"
-                    aria-label=i18n.tr("actions.share_text")
-                    prop:value=text
-                ></textarea>
-            </details>
-        </div>
+/// The download and copy buttons with the text they share; in the results section while a
+/// finished run's report is there.
+pub struct Share {
+    view: Option<Element>,
+    download: Option<Element>,
+    copy: Option<Element>,
+    status: Option<Element>,
+    details: Option<Element>,
+    text: Option<Element>,
+    copied: Cell<Copied>,
+}
+
+impl Share {
+    pub fn build(i18n: &I18n) -> Share {
+        let (mut view, mut download, mut copy, mut status, mut details, mut text) =
+            (None, None, None, None, None, None);
+        let button = |testid: &str, key: &'static str, keep: &mut Option<Element>| {
+            i18n.label(el("button").attr("class", "secondary").attr("data-testid", testid), key).keep(keep)
+        };
+        let area = el("textarea").attr("readonly", "").attr("rows", "8").attr("data-testid", "share-text");
+        let _ = el("div")
+            .attr("class", "share")
+            .child(button("download", "actions.download", &mut download))
+            .child(button("copy", "actions.copy", &mut copy))
+            .child(el("p").attr("class", "share-status").attr("role", "status").keep(&mut status))
+            .child(
+                el("details")
+                    .child(i18n.label(el("summary"), "actions.share_text"))
+                    .child(i18n.attr(area, "aria-label", "actions.share_text").keep(&mut text))
+                    .keep(&mut details),
+            )
+            .keep(&mut view);
+        Share { view, download, copy, status, details, text, copied: Cell::new(Copied::Not) }
+    }
+
+    pub fn wire(&self, page: &'static Page) {
+        if let Some(b) = &self.download {
+            let on_download = move |_| {
+                if let Some(report) = &page.run.borrow().report {
+                    let minute: String = report.measurement_start_time.chars().take(16).filter(|c| *c != ':').collect();
+                    download(&format!("vantage-{minute}.json"), &api::report_json(report));
+                }
+            };
+            dom::on(b, "click", Box::new(on_download));
+        }
+        if let Some(b) = &self.copy {
+            let on_copy = move |_| {
+                let share = &page.results.share;
+                let text = share.text.as_ref().and_then(|t| js_sys::Reflect::get(t, &"value".into()).ok());
+                let text = text.and_then(|t| t.as_string()).unwrap_or_default();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let share = &page.results.share;
+                    share.copied.set(if copy(&text).await { Copied::Yes } else { Copied::Failed });
+                    share.draw_status(&page.i18n.get());
+                });
+            };
+            dom::on(b, "click", Box::new(on_copy));
+        }
+    }
+
+    fn draw_status(&self, c: &Catalogue) {
+        let copied = self.copied.get();
+        let text = match copied {
+            Copied::Not => String::new(),
+            Copied::Yes => c.text("actions.copied"),
+            Copied::Failed => c.text("actions.copy_failed"),
+        };
+        if let Some(s) = &self.status {
+            s.set_text_content(Some(&text));
+        }
+        // The text to copy by hand opens when the clipboard refused it.
+        if let Some(d) = &self.details {
+            dom::flag(d, "open", copied == Copied::Failed);
+        }
+    }
+
+    /// In `section` with `report`'s share text in `c`'s language, or out while there is no
+    /// report; `names` are the targets' ids and names.
+    pub fn draw(&self, section: &Element, c: &Catalogue, report: Option<&Report>, names: &[(String, String)]) {
+        let Some(view) = &self.view else { return };
+        let Some(report) = report else {
+            self.copied.set(Copied::Not);
+            return view.remove();
+        };
+        if !view.is_connected() {
+            let _ = section.append_with_node_1(view);
+        }
+        let text = words::share_text(c, &report.measurement_start_time, &report.measurements, names);
+        if let Some(t) = &self.text {
+            let _ = js_sys::Reflect::set(t, &"value".into(), &text.into());
+        }
+        self.draw_status(c);
     }
 }

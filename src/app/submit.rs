@@ -4,11 +4,13 @@
 //! before it got through. Every try carries the run's one report id, and the collector answers
 //! a repeat with 409 (stored already), so a report is stored once whatever reaches it.
 
-use leptos::prelude::*;
-use leptos::task::spawn_local;
-use vantage_report::Report;
+use std::cell::{Cell, RefCell};
 
-use super::I18n;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::Element;
+
+use super::dom::{self, el, El};
+use super::{I18n, Page};
 use crate::api::{self, SubmitError};
 
 #[derive(Clone, PartialEq)]
@@ -32,112 +34,142 @@ fn backoff_s(failures: u32) -> u32 {
     2u32.saturating_pow(failures.min(5) + 1).min(60)
 }
 
-#[component]
-pub fn Submit(report: RwSignal<Option<Report>>) -> impl IntoView {
-    let i18n = expect_context::<I18n>();
-    let state = RwSignal::new(SubmitState::Idle);
-    let failures = StoredValue::new(0u32);
-    // Bumped by every new try and every new run: a pending retry of an older one stands down.
-    let generation = StoredValue::new(0u32);
-    let beaconed = StoredValue::new(false);
+/// The submission section's elements and state.
+pub struct Submit {
+    state: RefCell<SubmitState>,
+    failures: Cell<u32>,
+    /// Bumped by every new try and every new run: a pending retry of an older one stands down.
+    generation: Cell<u32>,
+    beaconed: Cell<bool>,
+    button: Option<Element>,
+    retry: Option<Element>,
+    status: Option<Element>,
+}
 
-    // A new run (or none) starts the choice afresh.
-    Effect::new(move || {
-        report.track();
-        generation.update_value(|g| *g += 1);
-        failures.set_value(0);
-        beaconed.set_value(false);
-        state.set(SubmitState::Idle);
-    });
+impl Submit {
+    pub fn build(i18n: &I18n) -> (Submit, El) {
+        let (mut button, mut retry, mut status) = (None, None, None);
+        let _ = i18n
+            .label(el("button").attr("class", "secondary").attr("data-testid", "retry"), "submit.retry_now")
+            .keep(&mut retry);
+        let view = el("section")
+            .attr("class", "submit")
+            .attr("aria-labelledby", "submit-heading")
+            .child(i18n.label(el("h2").attr("id", "submit-heading"), "submit.heading"))
+            .child(i18n.label(el("p"), "submit.explain"))
+            .child(i18n.label(el("button").attr("data-testid", "submit"), "submit.button").keep(&mut button))
+            .child(el("p").attr("data-testid", "submit-status").attr("role", "status").keep(&mut status));
+        let submit = Submit {
+            state: RefCell::new(SubmitState::Idle),
+            failures: Cell::new(0),
+            generation: Cell::new(0),
+            beaconed: Cell::new(false),
+            button,
+            retry,
+            status,
+        };
+        (submit, view)
+    }
 
-    fn attempt(
-        report: RwSignal<Option<Report>>,
-        state: RwSignal<SubmitState>,
-        failures: StoredValue<u32>,
-        generation: StoredValue<u32>,
-    ) {
-        let Some(r) = report.get_untracked() else { return };
-        generation.update_value(|g| *g += 1);
-        let mine = generation.get_value();
-        state.set(SubmitState::Sending);
+    /// A new run (or none) starts the choice afresh.
+    pub fn reset(&self) {
+        self.generation.set(self.generation.get() + 1);
+        self.failures.set(0);
+        self.beaconed.set(false);
+        *self.state.borrow_mut() = SubmitState::Idle;
+    }
+
+    pub fn wire(&self, page: &'static Page) {
+        for button in [&self.button, &self.retry].into_iter().flatten() {
+            dom::on(button, "click", Box::new(move |_| page.attempt()));
+        }
+        // Hidden or leaving with the report not yet through: the beacon outlives the page.
+        let on_visibility = move |_| {
+            let hidden = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
+            let s = &page.submit;
+            let pending = matches!(*s.state.borrow(), SubmitState::Sending | SubmitState::Waiting { .. });
+            if hidden && pending && !s.beaconed.get() {
+                if let Some(r) = &page.run.borrow().report {
+                    s.beaconed.set(api::beacon(r));
+                }
+            }
+        };
+        if let Some(w) = web_sys::window() {
+            dom::on(&w, "visibilitychange", Box::new(on_visibility));
+        }
+    }
+}
+
+impl Page {
+    /// Sends the finished run's report, and tries again with growing pauses while the
+    /// collector cannot be reached.
+    fn attempt(&'static self) {
+        let Some(r) = self.run.borrow().report.clone() else { return };
+        let s = &self.submit;
+        s.generation.set(s.generation.get() + 1);
+        let mine = s.generation.get();
+        self.set_submit(SubmitState::Sending);
         spawn_local(async move {
             let outcome = api::submit(&r).await;
-            if generation.get_value() != mine {
+            if s.generation.get() != mine {
                 return;
             }
             match outcome {
-                Ok(stored) => state.set(SubmitState::Sent { id: stored.report_id, already: false }),
-                Err(SubmitError::Duplicate) => state.set(SubmitState::Sent { id: r.report_id, already: true }),
-                Err(SubmitError::Rejected(e)) => state.set(SubmitState::Rejected(e)),
+                Ok(stored) => self.set_submit(SubmitState::Sent { id: stored.report_id, already: false }),
+                Err(SubmitError::Duplicate) => self.set_submit(SubmitState::Sent { id: r.report_id, already: true }),
+                Err(SubmitError::Rejected(e)) => self.set_submit(SubmitState::Rejected(e)),
                 Err(SubmitError::Unreachable(error)) => {
-                    let delay_s = backoff_s(failures.get_value());
-                    failures.update_value(|f| *f += 1);
-                    state.set(SubmitState::Waiting { error, delay_s });
+                    let delay_s = backoff_s(s.failures.get());
+                    s.failures.set(s.failures.get() + 1);
+                    self.set_submit(SubmitState::Waiting { error, delay_s });
                     gloo_timers::future::sleep(std::time::Duration::from_secs(u64::from(delay_s))).await;
-                    if generation.get_value() == mine {
-                        attempt(report, state, failures, generation);
+                    if s.generation.get() == mine {
+                        self.attempt();
                     }
                 }
             }
         });
     }
 
-    // Hidden or leaving with the report not yet through: the beacon outlives the page.
-    let handle = window_event_listener_untyped("visibilitychange", move |_| {
-        let hidden = web_sys::window()
-            .and_then(|w| w.document())
-            .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
-        let pending = matches!(state.try_get_untracked(), Some(SubmitState::Sending | SubmitState::Waiting { .. }));
-        if hidden && pending && !beaconed.try_get_value().unwrap_or(true) {
-            if let Some(r) = report.try_get_untracked().flatten() {
-                beaconed.set_value(api::beacon(&r));
-            }
-        }
-    });
-    on_cleanup(move || handle.remove());
+    fn set_submit(&self, state: SubmitState) {
+        *self.submit.state.borrow_mut() = state;
+        self.draw_submit();
+    }
 
-    let on_submit = move |_| attempt(report, state, failures, generation);
-    let status = move || {
-        i18n.with(|c| match state.get() {
+    /// The button (only for a finished run not yet sent), the retry button while waiting,
+    /// and the status.
+    pub(super) fn draw_submit(&self) {
+        let c = self.i18n.get();
+        let s = &self.submit;
+        let state = s.state.borrow();
+        let (name, text) = match &*state {
             SubmitState::Idle => ("idle", String::new()),
             SubmitState::Sending => ("sending", c.text("submit.sending")),
-            SubmitState::Sent { id, already: false } => ("sent", c.fmt("submit.sent", &[("id", &id)])),
-            SubmitState::Sent { id, already: true } => ("sent", c.fmt("submit.already", &[("id", &id)])),
+            SubmitState::Sent { id, already: false } => ("sent", c.fmt("submit.sent", &[("id", id)])),
+            SubmitState::Sent { id, already: true } => ("sent", c.fmt("submit.already", &[("id", id)])),
             SubmitState::Waiting { error, delay_s } => {
-                ("failed", c.fmt("submit.unreachable", &[("error", &error), ("delay", &c.seconds(f64::from(delay_s)))]))
+                ("failed", c.fmt("submit.unreachable", &[("error", error), ("delay", &c.seconds(f64::from(*delay_s)))]))
             }
-            SubmitState::Rejected(e) => ("failed", c.fmt("submit.rejected", &[("error", &e)])),
-        })
-    };
-    let waiting = move || matches!(state.get(), SubmitState::Waiting { .. });
-    view! {
-        <section class="submit" aria-labelledby="submit-heading">
-            <h2 id="submit-heading">{i18n.tr("submit.heading")}</h2>
-            <p>{i18n.tr("submit.explain")}</p>
-            <button
-                data-testid="submit"
-                disabled=Signal::derive(move || report.with(Option::is_none) || !matches!(state.get(), SubmitState::Idle))
-                on:click=on_submit
-            >
-                {i18n.tr("submit.button")}
-            </button>
-            <Show when=waiting>
-                <button
-                    class="secondary"
-                    data-testid="retry"
-                    on:click=move |_| attempt(report, state, failures, generation)
-                >
-                    {i18n.tr("submit.retry_now")}
-                </button>
-            </Show>
-            <p
-                data-testid="submit-status"
-                data-state=Signal::derive(move || status().0)
-                data-retry=Signal::derive(move || waiting().then_some("scheduled"))
-                role="status"
-            >
-                {Signal::derive(move || status().1)}
-            </p>
-        </section>
+            SubmitState::Rejected(e) => ("failed", c.fmt("submit.rejected", &[("error", e)])),
+        };
+        let waiting = matches!(*state, SubmitState::Waiting { .. });
+        if let Some(button) = &s.button {
+            let idle = matches!(*state, SubmitState::Idle);
+            dom::flag(button, "disabled", self.run.borrow().report.is_none() || !idle);
+            if let Some(retry) = &s.retry {
+                dom::show_after(button, retry, waiting);
+            }
+        }
+        if let Some(status) = &s.status {
+            let _ = status.set_attribute("data-state", name);
+            let _ = if waiting {
+                status.set_attribute("data-retry", "scheduled")
+            } else {
+                status.remove_attribute("data-retry")
+            };
+            status.set_text_content(Some(&text));
+        }
     }
 }
