@@ -225,7 +225,9 @@ pub fn mount(parent: &Element) -> &'static Page {
 }
 
 impl Page {
-    /// Takes the page out of the document (its state stays until the document goes).
+    /// Takes the page out of the document, for tests that mount it again. Its listeners and
+    /// tasks stay until the document goes: a task finishing later (a catalogue, the list, a
+    /// submission) still draws into the detached page and may set the document's language.
     pub fn unmount(&self) {
         for r in &self.roots {
             r.remove();
@@ -412,7 +414,7 @@ impl Page {
     /// The catalogue of `language`, loaded (the switcher shows that it is loading or failed).
     pub(crate) fn load_language(&'static self, language: &'static i18n::Language) {
         self.language.loading(true, false);
-        self.draw_language();
+        self.draw_language_status();
         spawn_local(async move {
             match i18n::load(language).await {
                 Ok(c) => {
@@ -421,7 +423,7 @@ impl Page {
                 }
                 Err(_) => {
                     self.language.loading(false, true);
-                    self.draw_language();
+                    self.draw_language_status();
                 }
             }
         });

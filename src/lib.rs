@@ -1,6 +1,6 @@
-//! The Vantage web client: a Leptos single-page app compiled to WebAssembly that measures,
-//! from the visitor's own connection and only after they click, whether social-media platforms
-//! are reachable, and submits anonymised results only if they choose to.
+//! The Vantage web client: a single page compiled to WebAssembly and drawn as plain DOM that
+//! measures, from the visitor's own connection and only after they click, whether social-media
+//! platforms are reachable, and submits anonymised results only if they choose to.
 //!
 //! `app` holds the page, `probe` the browser measurements, `run` a whole run, `api` the
 //! collector's endpoints and `i18n` every word shown. Verdict rules and the report schema

@@ -381,6 +381,39 @@ async fn consent_is_remembered_only_when_asked_and_only_in_this_browser() {
 }
 
 #[wasm_bindgen_test]
+async fn a_chosen_language_stays_chosen_while_it_loads_and_then_speaks_throughout() {
+    let window = web_sys::window().unwrap();
+    let address = window.location().href().unwrap();
+    let body: web_sys::HtmlElement = window.document().unwrap().body().unwrap();
+    let page = vantage::app::mount(&body);
+    let select = query(r#"[data-testid="language"]"#).unwrap();
+    let value = || js_sys::Reflect::get(&select, &"value".into()).unwrap().as_string().unwrap_or_default();
+    let run = || query(r#"[data-testid="run"]"#).and_then(|b| b.text_content()).unwrap_or_default();
+    assert_eq!(run(), "Run test");
+    js_sys::Reflect::set(&select, &"value".into(), &"ur".into()).unwrap();
+    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    assert_eq!(value(), "ur", "the select keeps the visitor's choice while the catalogue loads");
+    let root = window.document().unwrap().document_element().unwrap();
+    for _ in 0..100 {
+        if root.get_attribute("lang").as_deref() == Some("ur") {
+            break;
+        }
+        gloo_timers::future::sleep(Duration::from_millis(20)).await;
+    }
+    let lang_dir = (root.get_attribute("lang"), root.get_attribute("dir"));
+    assert_eq!(lang_dir, (Some("ur".to_string()), Some("rtl".to_string())));
+    assert_eq!(value(), "ur");
+    assert_eq!(run(), "ٹیسٹ چلائیں", "fixed labels follow the language");
+    let heading = query("#consent-heading").and_then(|h| h.text_content()).unwrap_or_default();
+    assert!(!heading.is_ascii(), "the consent heading is in Urdu: {heading}");
+    page.unmount();
+    // The choice went into the address; the next test's page starts in English again.
+    window.history().unwrap().replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address)).unwrap();
+    root.set_attribute("lang", "en").unwrap();
+    root.set_attribute("dir", "ltr").unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn catalogues_load_on_demand_and_write_numbers_in_the_locale() {
     let en = Catalogue::english();
     assert_eq!((en.lang(), en.dir()), ("en", "ltr"));

@@ -106,6 +106,14 @@ pub fn show_after(anchor: &Element, child: &Element, shown: bool) {
     }
 }
 
+/// Sets `e`'s text, leaving it untouched when it already says that (a live region would
+/// otherwise be announced again for every write).
+pub fn set_text(e: &Element, text: &str) {
+    if e.text_content().as_deref() != Some(text) {
+        e.set_text_content(Some(text));
+    }
+}
+
 /// Sets or removes a boolean attribute such as `disabled` or `open`.
 pub fn flag(e: &Element, name: &str, on: bool) {
     let _ = if on { e.set_attribute(name, "") } else { e.remove_attribute(name) };

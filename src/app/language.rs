@@ -62,13 +62,19 @@ impl Switcher {
 }
 
 impl Page {
-    /// The switcher shows the page's language and whether another is loading or failed.
+    /// The switcher shows the page's language.
     pub(super) fn draw_language(&self) {
+        if let Some(select) = &self.language.select {
+            let _ = js_sys::Reflect::set(select, &"value".into(), &self.i18n.get().lang().into());
+        }
+        self.draw_language_status();
+    }
+
+    /// Whether another language is loading or failed to (the select keeps the visitor's choice
+    /// meanwhile).
+    pub(super) fn draw_language_status(&self) {
         let c = self.i18n.get();
         let s = &self.language;
-        if let Some(select) = &s.select {
-            let _ = js_sys::Reflect::set(select, &"value".into(), &c.lang().into());
-        }
         let status = if s.busy.get() {
             c.text("lang.loading")
         } else if s.failed.get() {
@@ -77,7 +83,7 @@ impl Page {
             String::new()
         };
         if let Some(e) = &s.status {
-            e.set_text_content(Some(&status));
+            dom::set_text(e, &status);
         }
     }
 }

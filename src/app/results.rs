@@ -150,7 +150,7 @@ impl Page {
             }
         };
         if let Some(status) = &self.results.status {
-            status.set_text_content(Some(&text));
+            dom::set_text(status, &text);
         }
         if let Some(p) = &self.results.progress {
             let _ = p.set_attribute("max", &planned.max(1).to_string());

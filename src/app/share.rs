@@ -98,10 +98,19 @@ impl Share {
                 let share = &page.results.share;
                 let text = share.text.as_ref().and_then(|t| js_sys::Reflect::get(t, &"value".into()).ok());
                 let text = text.and_then(|t| t.as_string()).unwrap_or_default();
+                let run = page.run.borrow().number;
                 wasm_bindgen_futures::spawn_local(async move {
-                    let share = &page.results.share;
-                    share.copied.set(if copy(&text).await { Copied::Yes } else { Copied::Failed });
-                    share.draw_status(&page.i18n.get());
+                    let copied = if copy(&text).await { Copied::Yes } else { Copied::Failed };
+                    // A slow clipboard's answer for an earlier run is not this run's.
+                    if page.run.borrow().number == run {
+                        let share = &page.results.share;
+                        share.copied.set(copied);
+                        // The text to copy by hand opens when the clipboard refused it.
+                        if let Some(d) = &share.details {
+                            dom::flag(d, "open", copied == Copied::Failed);
+                        }
+                        share.draw_status(&page.i18n.get());
+                    }
                 });
             };
             dom::on(b, "click", Box::new(on_copy));
@@ -109,18 +118,13 @@ impl Share {
     }
 
     fn draw_status(&self, c: &Catalogue) {
-        let copied = self.copied.get();
-        let text = match copied {
+        let text = match self.copied.get() {
             Copied::Not => String::new(),
             Copied::Yes => c.text("actions.copied"),
             Copied::Failed => c.text("actions.copy_failed"),
         };
         if let Some(s) = &self.status {
-            s.set_text_content(Some(&text));
-        }
-        // The text to copy by hand opens when the clipboard refused it.
-        if let Some(d) = &self.details {
-            dom::flag(d, "open", copied == Copied::Failed);
+            dom::set_text(s, &text);
         }
     }
 
@@ -129,7 +133,11 @@ impl Share {
     pub fn draw(&self, section: &Element, c: &Catalogue, report: Option<&Report>, names: &[(String, String)]) {
         let Some(view) = &self.view else { return };
         let Some(report) = report else {
+            // Out with its run: the next run's share starts closed, with nothing copied.
             self.copied.set(Copied::Not);
+            if let Some(d) = &self.details {
+                dom::flag(d, "open", false);
+            }
             return view.remove();
         };
         if !view.is_connected() {

@@ -169,7 +169,7 @@ impl Page {
             } else {
                 status.remove_attribute("data-retry")
             };
-            status.set_text_content(Some(&text));
+            dom::set_text(status, &text);
         }
     }
 }

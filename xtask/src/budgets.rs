@@ -104,8 +104,8 @@ pub fn check(dist: &Path) -> Result<(), String> {
     let engine = gz_size(&statics.join("engine/engine.js"))? + gz_size(&statics.join("engine/engine_bg.wasm"))?;
     let after = engine + page_words + list;
     let client = gz_size(&hashed(dist, "vantage-", ".js")?)? + gz_size(&hashed(dist, "vantage-", "_bg.wasm")?)?;
-    let page =
-        gz_size(&dist.join("index.html"))? + client + gz_size(&hashed(dist, "style-", ".css")?)? + page_words + list;
+    let shell = gz_size(&dist.join("index.html"))? + gz_size(&hashed(dist, "style-", ".css")?)?;
+    let page = shell + client + page_words + list;
     let mut failures = Vec::new();
     let mut line = |what: &str, bytes: u64, limit: u64, detail: String| {
         let state = if bytes >= limit {
@@ -133,7 +133,9 @@ pub fn check(dist: &Path) -> Result<(), String> {
         "self-test page, first visit",
         page,
         SELF_TEST,
-        format!("page, style, script and wasm {client} B, catalogue {page_lang} {page_words} B, target list {list} B"),
+        format!(
+            "page and style {shell} B, script and wasm {client} B, catalogue {page_lang} {page_words} B, target list {list} B"
+        ),
     );
     if failures.is_empty() {
         precompress(dist)
