@@ -163,20 +163,22 @@ pub struct Page {
 }
 
 /// Builds the page into `parent` and starts it: the target list is fetched, the language
-/// loaded, and nothing is measured before the visitor ticks consent and clicks.
-pub fn mount(parent: &Element) -> &'static Page {
+/// loaded, and nothing is measured before the visitor ticks consent and clicks. `None` when
+/// the document cannot make elements.
+pub fn mount(parent: &Element) -> Option<&'static Page> {
     let i18n = I18n::new();
     let (language, language_el) = language::Switcher::build(&i18n);
     let (consent, consent_el) = consent::Consent::build(&i18n);
     let (results, results_el) = results::Results::build(&i18n);
     let (crowd, crowd_el) = crowd::Crowd::build();
     let (submit, submit_el) = submit::Submit::build(&i18n);
-    let (mut targets_status, mut run_button, mut cancel_button) = (None, None, None);
+    let (mut targets_status, mut run_button) = (None, None);
     let actions = el("div")
         .attr("class", "actions")
         .child(el("button").attr("class", "run").attr("data-testid", "run").keep(&mut run_button));
-    let cancel = i18n.label(el("button").attr("class", "cancel secondary").attr("data-testid", "cancel"), "run.cancel");
-    let _ = cancel.keep(&mut cancel_button);
+    let cancel_button = i18n
+        .label(el("button").attr("class", "cancel secondary").attr("data-testid", "cancel"), "run.cancel")
+        .element();
     let header = el("header").attr("class", "top").child(language_el);
     let main = el("main")
         .attr("class", "vantage")
@@ -188,11 +190,11 @@ pub fn mount(parent: &Element) -> &'static Page {
         .child(results_el)
         .child(crowd_el)
         .child(submit_el);
+    let (targets_status, run_button, cancel_button) = (targets_status?, run_button?, cancel_button?);
     let roots: Vec<Element> = [header.element(), main.element()].into_iter().flatten().collect();
     for r in &roots {
         let _ = parent.append_with_node_1(r);
     }
-    let spare = || el("span").element().unwrap_or_else(|| parent.clone());
     // The page lives as long as the document: its listeners and tasks hold it for good.
     let page: &'static Page = Box::leak(Box::new(Page {
         i18n,
@@ -204,9 +206,9 @@ pub fn mount(parent: &Element) -> &'static Page {
         crowd,
         submit,
         roots,
-        targets_status: targets_status.unwrap_or_else(spare),
-        run_button: run_button.unwrap_or_else(spare),
-        cancel_button: cancel_button.unwrap_or_else(spare),
+        targets_status,
+        run_button,
+        cancel_button,
     }));
     dom::on(&page.run_button, "click", Box::new(move |_| page.start()));
     dom::on(&page.cancel_button, "click", Box::new(move |_| page.cancel()));
@@ -221,7 +223,7 @@ pub fn mount(parent: &Element) -> &'static Page {
         page.draw_targets_status();
         page.draw_controls();
     });
-    page
+    Some(page)
 }
 
 impl Page {

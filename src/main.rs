@@ -2,6 +2,6 @@
 
 fn main() {
     if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
-        vantage::app::mount(&body);
+        let _ = vantage::app::mount(&body);
     }
 }

@@ -318,7 +318,7 @@ fn query(selector: &str) -> Option<web_sys::Element> {
 #[wasm_bindgen_test]
 async fn the_page_waits_for_consent_and_explains_a_missing_target_list() {
     let body: web_sys::HtmlElement = web_sys::window().unwrap().document().unwrap().body().unwrap();
-    let page = vantage::app::mount(&body);
+    let page = vantage::app::mount(&body).expect("the page mounts");
     let run: web_sys::HtmlButtonElement = query(r#"[data-testid="run"]"#).expect("run button").unchecked_into();
     let consent: web_sys::HtmlInputElement = query(r#"[data-testid="consent"]"#).expect("consent box").unchecked_into();
     assert!(!consent.checked(), "consent is never pre-ticked");
@@ -354,7 +354,7 @@ async fn settle() {
 async fn consent_is_remembered_only_when_asked_and_only_in_this_browser() {
     storage().clear().unwrap();
     let body: web_sys::HtmlElement = web_sys::window().unwrap().document().unwrap().body().unwrap();
-    let page = vantage::app::mount(&body);
+    let page = vantage::app::mount(&body).expect("the page mounts");
     let consent: web_sys::HtmlInputElement = query(r#"[data-testid="consent"]"#).unwrap().unchecked_into();
     let remember: web_sys::HtmlInputElement = query(r#"[data-testid="remember"]"#).unwrap().unchecked_into();
     assert!(!remember.checked(), "remembering is never pre-ticked");
@@ -368,7 +368,7 @@ async fn consent_is_remembered_only_when_asked_and_only_in_this_browser() {
     page.unmount();
 
     // A later visit finds the choice, and can forget it.
-    let page = vantage::app::mount(&body);
+    let page = vantage::app::mount(&body).expect("the page mounts");
     settle().await;
     let consent: web_sys::HtmlInputElement = query(r#"[data-testid="consent"]"#).unwrap().unchecked_into();
     assert!(consent.checked(), "the remembered choice is applied");
@@ -385,7 +385,7 @@ async fn a_chosen_language_stays_chosen_while_it_loads_and_then_speaks_throughou
     let window = web_sys::window().unwrap();
     let address = window.location().href().unwrap();
     let body: web_sys::HtmlElement = window.document().unwrap().body().unwrap();
-    let page = vantage::app::mount(&body);
+    let page = vantage::app::mount(&body).expect("the page mounts");
     let select = query(r#"[data-testid="language"]"#).unwrap();
     let value = || js_sys::Reflect::get(&select, &"value".into()).unwrap().as_string().unwrap_or_default();
     let run = || query(r#"[data-testid="run"]"#).and_then(|b| b.text_content()).unwrap_or_default();

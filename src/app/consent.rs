@@ -52,14 +52,14 @@ pub struct Consent {
 impl Consent {
     pub fn build(i18n: &I18n) -> (Consent, El) {
         let was_remembered = remembered();
-        let (mut heading, mut note, mut forget, mut agree, mut remember) = (None, None, None, None, None);
+        let (mut heading, mut forget, mut agree, mut remember) = (None, None, None, None);
         let forget_button =
             i18n.label(el("button").attr("class", "link").attr("data-testid", "forget"), "consent.forget");
-        let _ = i18n
+        let note = i18n
             .label(el("p").attr("class", "remembered"), "consent.remembered")
             .text(" ")
             .child(forget_button.keep(&mut forget))
-            .keep(&mut note);
+            .element();
         let details = el("details")
             .child(i18n.label(el("summary"), "consent.details"))
             .child(i18n.label(el("p"), "consent.what"))

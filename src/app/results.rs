@@ -62,13 +62,11 @@ pub struct Results {
 
 impl Results {
     pub fn build(i18n: &I18n) -> (Results, El) {
-        let (mut section, mut heading, mut progress, mut status, mut when, mut table, mut meanings) =
-            (None, None, None, None, None, None, None);
+        let (mut section, mut status, mut when, mut table, mut meanings) = (None, None, None, None, None);
         let share = Share::build(i18n);
-        let _ = i18n
-            .label(el("h2").attr("id", "results-heading").attr("tabindex", "-1"), "results.heading")
-            .keep(&mut heading);
-        let _ = i18n.attr(el("progress"), "aria-label", "progress.label").keep(&mut progress);
+        let heading =
+            i18n.label(el("h2").attr("id", "results-heading").attr("tabindex", "-1"), "results.heading").element();
+        let progress = i18n.attr(el("progress"), "aria-label", "progress.label").element();
         let view = el("section")
             .attr("class", "results")
             .attr("data-testid", "results")

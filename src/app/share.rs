@@ -62,13 +62,12 @@ pub struct Share {
 
 impl Share {
     pub fn build(i18n: &I18n) -> Share {
-        let (mut view, mut download, mut copy, mut status, mut details, mut text) =
-            (None, None, None, None, None, None);
+        let (mut download, mut copy, mut status, mut details, mut text) = (None, None, None, None, None);
         let button = |testid: &str, key: &'static str, keep: &mut Option<Element>| {
             i18n.label(el("button").attr("class", "secondary").attr("data-testid", testid), key).keep(keep)
         };
         let area = el("textarea").attr("readonly", "").attr("rows", "8").attr("data-testid", "share-text");
-        let _ = el("div")
+        let view = el("div")
             .attr("class", "share")
             .child(button("download", "actions.download", &mut download))
             .child(button("copy", "actions.copy", &mut copy))
@@ -79,7 +78,7 @@ impl Share {
                     .child(i18n.attr(area, "aria-label", "actions.share_text").keep(&mut text))
                     .keep(&mut details),
             )
-            .keep(&mut view);
+            .element();
         Share { view, download, copy, status, details, text, copied: Cell::new(Copied::Not) }
     }
 

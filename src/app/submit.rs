@@ -48,10 +48,10 @@ pub struct Submit {
 
 impl Submit {
     pub fn build(i18n: &I18n) -> (Submit, El) {
-        let (mut button, mut retry, mut status) = (None, None, None);
-        let _ = i18n
+        let (mut button, mut status) = (None, None);
+        let retry = i18n
             .label(el("button").attr("class", "secondary").attr("data-testid", "retry"), "submit.retry_now")
-            .keep(&mut retry);
+            .element();
         let view = el("section")
             .attr("class", "submit")
             .attr("aria-labelledby", "submit-heading")
