@@ -146,10 +146,10 @@ pub struct RunView {
 
 /// The whole self-test page.
 pub struct Page {
-    pub i18n: I18n,
+    i18n: I18n,
     /// The list, once fetched.
     targets: RefCell<Option<Result<TargetList, String>>>,
-    pub run: RefCell<RunView>,
+    run: RefCell<RunView>,
     language: language::Switcher,
     consent: consent::Consent,
     results: results::Results,
@@ -257,7 +257,7 @@ impl Page {
     }
 
     /// The page in `catalogue`'s language.
-    pub(crate) fn set_language(&'static self, catalogue: Arc<Catalogue>) {
+    fn set_language(&'static self, catalogue: Arc<Catalogue>) {
         self.i18n.set(catalogue);
         self.draw_all();
     }
@@ -414,7 +414,7 @@ impl Page {
     }
 
     /// The catalogue of `language`, loaded (the switcher shows that it is loading or failed).
-    pub(crate) fn load_language(&'static self, language: &'static i18n::Language) {
+    fn load_language(&'static self, language: &'static i18n::Language) {
         self.language.loading(true, false);
         self.draw_language_status();
         spawn_local(async move {

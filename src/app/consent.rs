@@ -100,13 +100,16 @@ impl Consent {
         self.given.get()
     }
 
+    /// Each box with the choice it holds: consent to this run, and remembering it.
+    fn boxes(&self) -> [(&Option<Element>, &Cell<bool>); 2] {
+        [(&self.agree, &self.given), (&self.remember, &self.keep)]
+    }
+
     pub fn wire(&self, page: &'static Page) {
-        let boxes = [(&self.agree, &self.given), (&self.remember, &self.keep)];
-        for (i, (input, _)) in boxes.into_iter().enumerate() {
+        for (i, (input, _)) in self.boxes().into_iter().enumerate() {
             let Some(input) = input else { continue };
             let on_change = move |_| {
-                let c = &page.consent;
-                let (input, value) = if i == 0 { (&c.agree, &c.given) } else { (&c.remember, &c.keep) };
+                let (input, value) = page.consent.boxes()[i];
                 value.set(input.as_ref().is_some_and(checked));
                 page.consent_changed();
             };
@@ -129,7 +132,7 @@ impl Page {
     fn consent_changed(&self) {
         let c = &self.consent;
         remember(c.given.get() && c.keep.get());
-        for (input, value) in [(&c.agree, &c.given), (&c.remember, &c.keep)] {
+        for (input, value) in c.boxes() {
             if let Some(input) = input {
                 set_checked(input, value.get());
             }
