@@ -1,7 +1,8 @@
 //! Keyboard only, from consent to submitted: every step reachable with Tab, Space and Enter,
 //! the focus always visible, and the focus taken where the visitor needs it next (the cancel
 //! button while running, the results when they arrive). The rows are keyed: a row seen while
-//! measuring is the same element once its verdict is in.
+//! measuring is the same element once its verdict is in, and the live status line is written
+//! only when its words change (a screen reader announces every write).
 
 use std::time::Duration;
 
@@ -12,6 +13,20 @@ use vantage_report::TargetList;
 
 use crate::self_test_support::{focus_is_visible, focused, press, tab_to, wait_for, ENTER, SPACE};
 use crate::world::{x_up_facebook_down, World};
+
+/// Counts the status line's rewrites: `statusChanges` with other words, `statusRepeats` with
+/// the same words again.
+const WATCH_STATUS: &str = r#"
+    window.statusChanges = 0;
+    window.statusRepeats = 0;
+    new MutationObserver(records => {
+        for (const r of records) {
+            const before = [...r.removedNodes].map(n => n.textContent).join("");
+            const after = [...r.addedNodes].map(n => n.textContent).join("");
+            if (before === after) window.statusRepeats++; else window.statusChanges++;
+        }
+    }).observe(document.querySelector('[data-testid="summary"]'), { childList: true });
+"#;
 
 fn targets() -> TargetList {
     list("keyboard-1", vec![x(), facebook(), own_origin_control(), lab_control()])
@@ -30,6 +45,9 @@ async fn a_keyboard_alone_goes_from_consent_to_submitted() {
     page.wait_ready().await;
     tab_to(b, r#"[data-testid="run"]"#, 4).await;
     assert!(focus_is_visible(b).await, "the focused run button shows its focus");
+    // The live status line is announced by screen readers at each change: count writes that
+    // change its words and writes that only repeat them.
+    b.client.execute(WATCH_STATUS, vec![]).await.expect("watching the status line");
     press(b, ENTER).await;
 
     // While it runs, the focus waits on the cancel button.
@@ -47,6 +65,9 @@ async fn a_keyboard_alone_goes_from_consent_to_submitted() {
 
     page.wait_done(Duration::from_secs(20)).await;
     assert!(focused(b, "#results-heading").await, "the results take the focus when they arrive");
+    let writes = b.client.execute("return [window.statusChanges, window.statusRepeats]", vec![]).await.unwrap();
+    assert!(writes[0].as_u64() >= Some(2), "the status line said how far the run was, then the summary: {writes}");
+    assert_eq!(writes[1], 0, "the status line is never rewritten with the same words: {writes}");
     let same = b
         .client
         .execute(
