@@ -39,6 +39,7 @@ mod self_test_crowd;
 mod self_test_i18n;
 mod self_test_keyboard;
 mod self_test_resilience;
+mod self_test_share;
 mod self_test_support;
 mod shipped_list;
 mod widget;
