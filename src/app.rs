@@ -237,7 +237,7 @@ impl Page {
     }
 
     /// Everything that depends on the language or on the state, drawn afresh.
-    fn draw_all(&'static self) {
+    fn draw_all(&self) {
         let c = self.i18n.get();
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
             if let Some(root) = doc.document_element() {
@@ -358,9 +358,7 @@ impl Page {
             }
             self.draw_controls();
             self.draw_results();
-            for i in 0..self.run.borrow().rows.len() {
-                self.draw_row(i);
-            }
+            self.draw_rows();
             self.draw_after_run();
             self.new_report();
             self.results.focus_heading();
@@ -385,9 +383,7 @@ impl Page {
         if was_running {
             self.draw_controls();
             self.draw_results();
-            for i in 0..self.run.borrow().rows.len() {
-                self.draw_row(i);
-            }
+            self.draw_rows();
         }
         if let Some(b) = self.run_button.dyn_ref::<web_sys::HtmlElement>() {
             let _ = b.focus();

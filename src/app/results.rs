@@ -180,7 +180,12 @@ impl Page {
             body = body.node(row.tr.as_ref().map(AsRef::as_ref));
         }
         dom::draw(host, Some(el("table").child(el("thead").child(head)).child(body)));
-        for i in 0..count {
+        self.draw_rows();
+    }
+
+    /// Every row, for where its target stands now.
+    pub(super) fn draw_rows(&self) {
+        for i in 0..self.run.borrow().rows.len() {
             self.draw_row(i);
         }
     }
